@@ -1,0 +1,52 @@
+# setupmon's front door. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+KAFKA := bash deploy/kafka/kafka.sh
+
+# The test broker has its own port and data so it never disturbs a `make run` broker.
+TEST_KAFKA_ENV := KAFKA_PORT=19092 KAFKA_CONTROLLER_PORT=19093 KAFKA_DATA_DIR=$(CURDIR)/.data/kafka-test
+TEST_ENV := SETUPMON_BOOTSTRAP_SERVERS=127.0.0.1:19092
+
+.PHONY: help setup lint typecheck unit integration test kafka-up kafka-down clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+setup: $(STAMP) ## create .venv and install setupmon with pinned dependencies
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip==24.3.1
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+lint: setup ## ruff
+	$(VENV)/bin/ruff check .
+
+typecheck: setup ## mypy
+	$(VENV)/bin/mypy
+
+unit: setup ## unit tests (no broker)
+	$(PY) -m pytest tests/unit -q
+
+integration: setup ## integration tests against the test broker (start it with `make test` or by hand)
+	$(TEST_ENV) $(PY) -m pytest tests/integration -q -m integration
+
+test: lint typecheck unit ## everything CI runs: lint, types, unit tests, integration tests on a real broker
+	$(TEST_KAFKA_ENV) $(KAFKA) up
+	status=0; $(TEST_ENV) $(PY) -m pytest tests/integration -q -m integration || status=$$?; \
+	  $(TEST_KAFKA_ENV) $(KAFKA) down; exit $$status
+
+kafka-up: ## start the local Apache Kafka broker (127.0.0.1:$${KAFKA_PORT:-9092})
+	$(KAFKA) up
+
+kafka-down: ## stop the local Apache Kafka broker
+	$(KAFKA) down
+
+clean: ## remove the venv, caches and local data (not the downloaded Kafka jars)
+	rm -rf $(VENV) .data .mypy_cache .ruff_cache .pytest_cache .hypothesis

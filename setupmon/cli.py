@@ -1,0 +1,118 @@
+"""The `setupmon` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from events.calendar import uk_today
+from events.codec import dumps_pretty
+from events.validation import DATE_PATTERN
+from setupmon.errors import SetupmonError
+from setupmon.settings import Settings, settings_help
+
+
+def _day(text: str) -> date:
+    # date.fromisoformat also takes 20250301 and 2025-W10-1; the contract says YYYY-MM-DD.
+    try:
+        if not DATE_PATTERN.fullmatch(text):
+            raise ValueError(text)
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a YYYY-MM-DD date") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="setupmon",
+        description="Real-time monitor of commercial clinical trial set-up KPIs in the NHS.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="evaluate KPI clocks from a file of milestone events (no broker needed)",
+        description="Read milestone events (JSON lines) and print every KPI clock as of a day.",
+    )
+    evaluate.add_argument("--events", required=True, type=Path, metavar="FILE.jsonl")
+    evaluate.add_argument(
+        "--as-of", type=_day, metavar="YYYY-MM-DD", help="evaluation day (default: today in the UK)"
+    )
+    evaluate.set_defaults(handler=_run_evaluate)
+
+    worker = commands.add_parser(
+        "worker",
+        help="run a stream worker (Faust agents, tables, /metrics and /healthz)",
+        description="Run a worker. Settings come from SETUPMON_* variables (see `setupmon config -h`).",
+    )
+    worker.add_argument(
+        "--loglevel", default="warning", choices=["debug", "info", "warning", "error"]
+    )
+    worker.set_defaults(handler=_run_worker)
+
+    topics = commands.add_parser("topics", help="create setupmon's topics if they do not exist")
+    topics.set_defaults(handler=_run_topics)
+
+    config = commands.add_parser(
+        "config",
+        help="print the settings read from the environment (secrets masked)",
+        description="Settings come from these environment variables:\n" + settings_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    config.set_defaults(handler=_run_config)
+    return parser
+
+
+def _run_evaluate(args: argparse.Namespace) -> int:
+    from setupmon.evaluate import evaluate_file
+
+    as_of = args.as_of or uk_today(datetime.now(UTC))
+    if not args.events.is_file():
+        raise SetupmonError(f"no such file: {args.events}")
+    document = evaluate_file(args.events, as_of)
+    sys.stdout.buffer.write(dumps_pretty(document) + b"\n")
+    return 0
+
+
+def _run_worker(args: argparse.Namespace) -> int:
+    from streams.worker import run_worker
+
+    run_worker(Settings.from_env(), loglevel=args.loglevel)
+    return 0
+
+
+def _run_topics(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from streams.kafka import ensure_topics
+    from streams.topics import TopicNames
+
+    settings = Settings.from_env()
+    created = asyncio.run(ensure_topics(settings, TopicNames.from_settings(settings).specs()))
+    print("created: " + (", ".join(created) if created else "nothing (all topics exist)"))
+    return 0
+
+
+def _run_config(args: argparse.Namespace) -> int:
+    for name, value in Settings.from_env().describe().items():
+        print(f"{name}={value}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except SetupmonError as exc:
+        print(f"setupmon {args.command}: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"setupmon {args.command}: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

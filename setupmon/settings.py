@@ -1,0 +1,171 @@
+"""One settings object, read from the environment (`SETUPMON_*`) once.
+
+Every field names its variable and documents itself; secrets are masked when printed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from setupmon.errors import ConfigError
+
+SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+
+
+def setting(env: str, doc: str, *, secret: bool = False) -> dict[str, object]:
+    return {"env": env, "doc": doc, "secret": secret}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    bootstrap_servers: str = field(
+        default="127.0.0.1:9092",
+        metadata=setting("SETUPMON_BOOTSTRAP_SERVERS", "Kafka bootstrap servers, comma-separated"),
+    )
+    security_protocol: str = field(
+        default="PLAINTEXT",
+        metadata=setting(
+            "SETUPMON_SECURITY_PROTOCOL", "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL"
+        ),
+    )
+    sasl_mechanism: str = field(
+        default="PLAIN",
+        metadata=setting("SETUPMON_SASL_MECHANISM", "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"),
+    )
+    sasl_username: str = field(
+        default="", metadata=setting("SETUPMON_SASL_USERNAME", "SASL user name")
+    )
+    sasl_password: str = field(
+        default="",
+        metadata=setting("SETUPMON_SASL_PASSWORD", "SASL password", secret=True),
+    )
+    ssl_cafile: str = field(
+        default="", metadata=setting("SETUPMON_SSL_CAFILE", "CA bundle to verify the brokers")
+    )
+    ssl_certfile: str = field(
+        default="", metadata=setting("SETUPMON_SSL_CERTFILE", "client certificate (mutual TLS)")
+    )
+    ssl_keyfile: str = field(
+        default="", metadata=setting("SETUPMON_SSL_KEYFILE", "client private key (mutual TLS)")
+    )
+    ssl_key_password: str = field(
+        default="",
+        metadata=setting("SETUPMON_SSL_KEY_PASSWORD", "password of the client key", secret=True),
+    )
+    topic_prefix: str = field(
+        default="setup",
+        metadata=setting(
+            "SETUPMON_TOPIC_PREFIX", "first part of every topic name (setup.milestones)"
+        ),
+    )
+    partitions: int = field(
+        default=6,
+        metadata=setting("SETUPMON_PARTITIONS", "partitions of the topics setupmon creates"),
+    )
+    replication_factor: int = field(
+        default=1,
+        metadata=setting("SETUPMON_REPLICATION_FACTOR", "replicas of the topics setupmon creates"),
+    )
+    data_dir: Path = field(
+        default=Path(".data/worker"),
+        metadata=setting("SETUPMON_DATA_DIR", "local table store (RocksDB) of a worker"),
+    )
+    metrics_port: int = field(
+        default=6066,
+        metadata=setting("SETUPMON_METRICS_PORT", "HTTP port of /metrics and /healthz"),
+    )
+    calendar: str = field(
+        default="live",
+        metadata=setting(
+            "SETUPMON_CALENDAR",
+            "live (today in Europe/London) or simulated:YYYY-MM-DD@EPOCHxSECONDS_PER_DAY",
+        ),
+    )
+    tick_seconds: float = field(
+        default=30.0,
+        metadata=setting(
+            "SETUPMON_TICK_SECONDS", "how often a worker checks whether the UK day changed"
+        ),
+    )
+    app_id: str = field(
+        default="setupmon", metadata=setting("SETUPMON_APP_ID", "Kafka consumer group and app ID")
+    )
+    metrics_host: str = field(
+        default="127.0.0.1",
+        metadata=setting("SETUPMON_METRICS_HOST", "address the metrics server binds to"),
+    )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        environ = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for spec in fields(cls):
+            raw = environ.get(str(spec.metadata["env"]))
+            if raw is None or raw == "":
+                continue
+            values[spec.name] = _convert(spec.name, str(spec.metadata["env"]), spec.default, raw)
+        settings = cls(**values)  # type: ignore[arg-type] # each value converted to its field's type
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        if self.security_protocol not in SECURITY_PROTOCOLS:
+            raise ConfigError(
+                f"SETUPMON_SECURITY_PROTOCOL={self.security_protocol!r}: use one of {', '.join(SECURITY_PROTOCOLS)}"
+            )
+        if self.security_protocol.startswith("SASL"):
+            if self.sasl_mechanism not in SASL_MECHANISMS:
+                raise ConfigError(
+                    f"SETUPMON_SASL_MECHANISM={self.sasl_mechanism!r}: use one of {', '.join(SASL_MECHANISMS)}"
+                )
+            if not self.sasl_username or not self.sasl_password:
+                raise ConfigError("SASL needs SETUPMON_SASL_USERNAME and SETUPMON_SASL_PASSWORD")
+        if self.partitions < 1 or self.replication_factor < 1:
+            raise ConfigError("SETUPMON_PARTITIONS and SETUPMON_REPLICATION_FACTOR must be >= 1")
+
+    def topic(self, name: str) -> str:
+        """A full topic name: `topic("milestones")` is `setup.milestones` by default."""
+        return f"{self.topic_prefix}.{name}"
+
+    def describe(self) -> dict[str, str]:
+        """Every setting by its variable name, secrets masked: safe to print or log."""
+        out = {}
+        for spec in fields(self):
+            value = getattr(self, spec.name)
+            masked = spec.metadata["secret"] and value
+            out[str(spec.metadata["env"])] = "********" if masked else str(value)
+        return out
+
+    def __repr__(self) -> str:
+        return f"Settings({self.describe()})"
+
+
+def _convert(name: str, env: str, default: object, raw: str) -> object:
+    if isinstance(default, bool):
+        return raw.lower() in ("1", "true", "yes")
+    if isinstance(default, float):
+        try:
+            return float(raw)
+        except ValueError:
+            raise ConfigError(f"{env}={raw!r}: {name} must be a number") from None
+    if isinstance(default, int):
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"{env}={raw!r}: {name} must be a whole number") from None
+    if isinstance(default, Path):
+        return Path(raw)
+    return raw
+
+
+def settings_help() -> str:
+    """A table of every variable, for `setupmon config --help` and the README."""
+    rows = [
+        f"  {spec.metadata['env']:<30} {spec.metadata['doc']} (default: {spec.default!s})"
+        for spec in fields(Settings)
+    ]
+    return "\n".join(rows)

@@ -1,0 +1,1 @@
+"""The Faust app: topics, agents, tables, timers and web views."""

@@ -1,0 +1,286 @@
+"""The Faust app: wires the study and site stages to topics, tables, timers and web views.
+
+Data flow (all keyed, all on the same partition count, so partition N of every topic and
+table lives on the same worker):
+
+    setup.milestones ──┐                       ┌─> setup.alerts
+    internal.study-ticks ─> study agent ─ studies table ─┼─> setup.study-status (+ sponsor mirrors)
+                                               │    └─> setup.milestones.dlq
+                                               └─> internal.site-clocks ─> site agent ─ site table
+                                                                             └─> setup.site-kpis
+    setup.sites ─> site registry in every worker (regions, contacts), like a global table
+
+Outputs are sent and acknowledged before the tables are written (at-least-once, idempotent
+outputs); a timer sends one tick per owned partition when the UK day changes and after every
+rebalance, so open clocks cross their at-risk point and limit with no new event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections.abc import Awaitable, Iterable, Sequence
+from datetime import date
+from typing import Any
+
+import faust
+from faust.streams import _current_event
+from prometheus_client import CollectorRegistry, generate_latest
+
+from events.codec import dumps, loads
+from kpi.study import StudyState
+from setupmon.settings import Settings
+from streams.clock import Calendar
+from streams.kafka import ensure_topics, ssl_context
+from streams.messages import Incoming, Outgoing
+from streams.metrics import SetupmonMetrics
+from streams.site_registry import SiteRegistry
+from streams.site_stage import SiteStage
+from streams.study_stage import StageResult, StudyStage
+from streams.topics import TopicNames
+
+log = logging.getLogger(__name__)
+
+METRICS_CONTENT_TYPE = "text/plain; version=0.0.4"
+
+
+def broker_credentials(settings: Settings) -> Any:
+    context = ssl_context(settings)
+    if settings.security_protocol.startswith("SASL"):
+        return faust.SASLCredentials(
+            username=settings.sasl_username,
+            password=settings.sasl_password,
+            ssl_context=context,
+            mechanism=settings.sasl_mechanism,
+        )
+    if context is not None:
+        return faust.SSLCredentials(context)
+    return None
+
+
+class SetupmonWorker:
+    """One worker process: a Faust app and the stages it runs."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        calendar: Calendar,
+        registry: CollectorRegistry | None = None,
+    ) -> None:
+        self.settings = settings
+        self.calendar = calendar
+        self.topics = TopicNames.from_settings(settings)
+        self.registry = registry or CollectorRegistry()
+        self.metrics = SetupmonMetrics.create(self.registry)
+        self.site_registry = SiteRegistry(settings, self.topics.sites)
+        self.study_stage = StudyStage(self.topics, self.metrics, self.site_registry.region_of)
+        self.site_stage = SiteStage(self.topics, self.metrics, self.site_registry.region_of)
+        self._ticked: dict[tuple[str, int], date] = {}
+        self._sponsor_topics: set[str] = set()
+        self.app = self._build_app()
+
+    # -- app ----------------------------------------------------------------------------
+
+    def _build_app(self) -> faust.App:
+        s = self.settings
+        app = faust.App(
+            s.app_id,
+            broker=[f"kafka://{server.strip()}" for server in s.bootstrap_servers.split(",")],
+            broker_credentials=broker_credentials(s),
+            store="rocksdb://",
+            datadir=str(s.data_dir),
+            topic_partitions=s.partitions,
+            topic_replication_factor=s.replication_factor,
+            processing_guarantee="at_least_once",
+            table_standby_replicas=0,
+            topic_disable_leader=True,
+            consumer_auto_offset_reset="earliest",
+            producer_acks=-1,
+            web_enabled=True,
+            web_bind=s.metrics_host,
+            web_host=s.metrics_host,
+            web_port=s.metrics_port,
+            web_in_thread=False,
+            key_serializer="raw",
+            value_serializer="raw",
+        )
+        # Bytes in, bytes out: events/codec.py owns JSON and Faust decodes nothing. (A
+        # faust.Schema on both a topic and a table made Faust 0.15 decode keys as JSON.)
+        raw: dict[str, Any] = {"key_type": bytes, "value_type": bytes}
+        study_input = app.topic(self.topics.milestones, self.topics.study_ticks, **raw)
+        site_input = app.topic(self.topics.site_clocks, **raw)
+
+        self.studies = app.Table("studies", partitions=s.partitions, **raw)
+        self.site_table = app.Table("site-clocks", partitions=s.partitions, **raw)
+        app.task(self.site_registry.run)
+
+        app.agent(study_input, name="studies")(self._study_agent)
+        app.agent(site_input, name="sites")(self._site_agent)
+        app.timer(s.tick_seconds, name="day-ticker", on_leader=False)(self._tick)
+        # Faust views are classes; a plain function becomes their `get(view, request)`.
+        app.page("/metrics")(lambda view, request: self._metrics_page(view))
+        app.page("/healthz")(lambda view, request: self._health_page(view))
+        app.on_partitions_revoked.connect(self._on_revoked)
+        app.on_partitions_assigned.connect(self._on_assigned)
+        return app
+
+    # -- study agent --------------------------------------------------------------------
+
+    async def _study_agent(self, stream: faust.StreamT) -> None:
+        # One event at a time: Faust 0.15's take_events stalled here (see README), and the
+        # outputs of each event must be acknowledged before its state is written.
+        async for event in stream.events():
+            if event.message.topic == self.topics.study_ticks:
+                await self._sweep_studies(event)
+            else:
+                await self._ingest([event])
+
+    async def _ingest(self, events: Sequence[Any]) -> None:
+        by_partition = {event.message.partition: event for event in events}
+        incoming = [
+            Incoming(
+                e.message.key,
+                e.message.value,
+                e.message.topic,
+                e.message.partition,
+                e.message.offset,
+            )
+            for e in events
+        ]
+        result = self.study_stage.ingest(
+            incoming, self._load_study, as_of=self.calendar.today(), now=self.calendar.now()
+        )
+        await self._send_all(result.outputs)
+        self._store_studies(result, by_partition)
+
+    async def _sweep_studies(self, tick: Any) -> None:
+        partition = tick.message.partition
+        as_of = date.fromisoformat(loads(tick.message.value)["as_of"])
+        states = [
+            StudyState.from_json(entry["state"])
+            for entry in map(loads, self.studies.values())
+            if entry["partition"] == partition
+        ]
+        result = self.study_stage.sweep(
+            states, partition=partition, as_of=as_of, now=self.calendar.now()
+        )
+        await self._send_all(result.outputs)
+        self._store_studies(result, {partition: tick})
+
+    def _load_study(self, study_id: str) -> StudyState | None:
+        raw = self.studies.get(study_id.encode())
+        return None if raw is None else StudyState.from_json(loads(raw)["state"])
+
+    def _store_studies(self, result: StageResult, events: dict[int, Any]) -> None:
+        for study_id, state in result.states.items():
+            partition = result.partitions[study_id]
+            value = dumps({"partition": partition, "state": state.to_json()})
+            _write(self.studies, events[partition], study_id.encode(), value)
+
+    # -- site agent ---------------------------------------------------------------------
+
+    async def _site_agent(self, stream: faust.StreamT) -> None:
+        async for event in stream.events():
+            message = loads(event.message.value)
+            partition = event.message.partition
+            if "tick" in message:
+                as_of = date.fromisoformat(message["tick"])
+                sites = [
+                    (key.decode(), entry["clocks"])
+                    for key, entry in ((k, loads(v)) for k, v in self.site_table.items())
+                    if entry["partition"] == partition
+                ]
+            else:
+                as_of = self.calendar.today()
+                site_id = str(message["site_id"])
+                sites = [(site_id, self.site_stage.update(self._load_site(site_id), message))]
+                value = dumps({"partition": partition, "clocks": sites[0][1]})
+                _write(self.site_table, event, site_id.encode(), value)
+            outputs = [
+                self.site_stage.publish(site_id, clocks, partition=partition, as_of=as_of)
+                for site_id, clocks in sites
+            ]
+            await self._send_all(outputs)
+
+    def _load_site(self, site_id: str) -> dict[str, Any]:
+        raw = self.site_table.get(site_id.encode())
+        return {} if raw is None else loads(raw)["clocks"]
+
+    # -- time ---------------------------------------------------------------------------
+
+    async def _tick(self) -> None:
+        """Send a tick to every owned partition whose day has not been swept yet."""
+        today = self.calendar.today()
+        value = dumps({"as_of": today.isoformat(), "tick": today.isoformat()})
+        pending = []
+        for tp in self.app.assignor.assigned_actives():
+            if tp.topic not in (self.topics.milestones, self.topics.site_clocks):
+                continue
+            target = self.topics.study_ticks if tp.topic == self.topics.milestones else tp.topic
+            if self._ticked.get((target, tp.partition)) == today:
+                continue
+            self._ticked[(target, tp.partition)] = today
+            pending.append(
+                await self.app.producer.send(target, None, value, tp.partition, None, None)
+            )
+        if pending:
+            await asyncio.gather(*pending)
+
+    def _on_assigned(self, sender: Any, assigned: Iterable[Any], **kwargs: Any) -> None:
+        # New partitions must be swept (it rebuilds their gauges), so forget what was ticked.
+        self._ticked.clear()
+
+    def _on_revoked(self, sender: Any, revoked: Iterable[Any], **kwargs: Any) -> None:
+        for tp in revoked:
+            if tp.topic == self.topics.milestones:
+                self.study_stage.forget_partition(tp.partition)
+            elif tp.topic == self.topics.site_clocks:
+                self.site_stage.forget_partition(tp.partition)
+
+    # -- output -------------------------------------------------------------------------
+
+    async def _send_all(self, outputs: list[Outgoing]) -> None:
+        """Send every output and wait until the broker has acknowledged all of them."""
+        for topic in {o.topic for o in outputs if ".sponsor." in o.topic} - self._sponsor_topics:
+            sponsor = topic.split(".sponsor.", 1)[1].rsplit(".", 1)[0]
+            await ensure_topics(self.settings, [self.topics.sponsor_spec(sponsor)])
+            self._sponsor_topics.add(topic)
+        producer = self.app.producer
+        pending: list[Awaitable[Any]] = []
+        for out in outputs:
+            pending.append(
+                await producer.send(out.topic, out.key, out.value, out.partition, None, None)
+            )
+        if pending:
+            await asyncio.gather(*pending)
+
+    # -- web ----------------------------------------------------------------------------
+
+    async def _metrics_page(self, view: Any) -> Any:
+        # aiohttp refuses a charset inside content_type; the exposition format is UTF-8 anyway
+        return view.bytes(generate_latest(self.registry), content_type=METRICS_CONTENT_TYPE)
+
+    async def _health_page(self, view: Any) -> Any:
+        recovered = self.app.tables.recovery.completed.is_set()
+        sites_loaded = self.site_registry.caught_up.is_set()
+        ready = recovered and sites_loaded and not self.app.rebalancing
+        body = {
+            "status": "ready" if ready else "recovering",
+            "tables_recovered": recovered,
+            "sites_loaded": sites_loaded,
+        }
+        return view.json(body, status=200 if ready else 503)
+
+
+def _write(table: Any, event: Any, key: bytes, value: bytes) -> None:
+    """Write a table entry on the partition of `event`.
+
+    Faust routes a table write to the changelog partition of the *current* event. A batch
+    (take_events) holds events of several partitions, so set the right one for each write.
+    """
+    token = _current_event.set(weakref.ref(event))
+    try:
+        table[key] = value
+    finally:
+        _current_event.reset(token)

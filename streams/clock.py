@@ -1,0 +1,72 @@
+"""The injectable calendar: what day it is in the UK, live or simulated.
+
+Live: today in Europe/London. Simulated: a fast calendar for demos and tests, in which one
+UK day passes every `seconds_per_day` of wall time from a shared epoch, so the simulator and
+every worker agree on the day without talking to each other.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Protocol
+
+from events.calendar import uk_today
+from setupmon.errors import ConfigError
+
+
+class Calendar(Protocol):
+    def today(self) -> date: ...
+
+    def now(self) -> datetime: ...
+
+
+class LiveCalendar:
+    def today(self) -> date:
+        return uk_today(self.now())
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class SimulatedCalendar:
+    """Day `start` began at unix time `epoch`; each day lasts `seconds_per_day`."""
+
+    start: date
+    epoch: float
+    seconds_per_day: float
+
+    def today(self) -> date:
+        elapsed = max(0.0, time.time() - self.epoch)
+        return self.start + timedelta(days=int(elapsed // self.seconds_per_day))
+
+    def now(self) -> datetime:
+        """A moment inside the simulated day (noon UTC), so recorded_at and the day agree."""
+        return datetime.combine(self.today(), datetime.min.time(), UTC) + timedelta(hours=12)
+
+    def spec(self) -> str:
+        return f"simulated:{self.start.isoformat()}@{self.epoch:.3f}x{self.seconds_per_day:g}"
+
+
+def parse_calendar(spec: str) -> Calendar:
+    """`live`, or `simulated:YYYY-MM-DD@EPOCHxSECONDS` (see SETUPMON_CALENDAR)."""
+    if spec in ("", "live"):
+        return LiveCalendar()
+    try:
+        kind, rest = spec.split(":", 1)
+        start_text, timing = rest.split("@", 1)
+        epoch_text, seconds_text = timing.split("x", 1)
+        if kind != "simulated":
+            raise ValueError(kind)
+        calendar = SimulatedCalendar(
+            date.fromisoformat(start_text), float(epoch_text), float(seconds_text)
+        )
+    except ValueError:
+        raise ConfigError(
+            f"calendar {spec!r}: use 'live' or 'simulated:YYYY-MM-DD@EPOCHxSECONDS_PER_DAY'"
+        ) from None
+    if calendar.seconds_per_day <= 0:
+        raise ConfigError(f"calendar {spec!r}: seconds per day must be positive")
+    return calendar

@@ -1,0 +1,74 @@
+"""The metrics of CONTRACT.md section 4, in one typed container with its own registry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+# Buckets in calendar days: around the 30/60/90/150-day limits.
+DAYS_BUCKETS = (7, 14, 21, 30, 45, 60, 75, 90, 120, 150, 180, 270, 365, 730)
+# Entry delay in days between `date` and the UK day of `recorded_at`.
+ENTRY_DELAY_DAYS_BUCKETS = (0, 1, 2, 7, 14, 30, 60, 90, 180, 365)
+
+
+@dataclass(frozen=True, slots=True)
+class SetupmonMetrics:
+    registry: CollectorRegistry
+    site_clocks: Gauge
+    study_clocks: Gauge
+    compliance_ratio: Gauge
+    clock_days: Histogram
+    events_total: Counter
+    alerts_total: Counter
+    entry_delay_days: Histogram
+
+    @classmethod
+    def create(cls, registry: CollectorRegistry) -> SetupmonMetrics:
+        return cls(
+            registry=registry,
+            site_clocks=Gauge(
+                "trial_setup_clocks",
+                "Site-level KPI clocks by state",
+                ["kpi", "site", "region", "state"],
+                registry=registry,
+            ),
+            study_clocks=Gauge(
+                "trial_setup_study_clocks",
+                "Study-level KPI clocks by state",
+                ["kpi", "state"],
+                registry=registry,
+            ),
+            compliance_ratio=Gauge(
+                "trial_setup_compliance_ratio",
+                "Share of a site's stopped clocks that met the limit, over a rolling window",
+                ["kpi", "site", "region", "window"],
+                registry=registry,
+            ),
+            clock_days=Histogram(
+                "trial_setup_clock_days",
+                "Elapsed calendar days of clocks when they stop",
+                ["kpi", "region"],
+                buckets=DAYS_BUCKETS,
+                registry=registry,
+            ),
+            events_total=Counter(
+                "trial_setup_events",
+                "Milestone events by outcome",
+                ["milestone", "outcome"],
+                registry=registry,
+            ),
+            alerts_total=Counter(
+                "trial_setup_alerts",
+                "Alerts raised",
+                ["kpi", "kind", "region"],
+                registry=registry,
+            ),
+            entry_delay_days=Histogram(
+                "trial_setup_entry_delay_days",
+                "Days between a milestone's date and the UK day it was recorded",
+                ["milestone"],
+                buckets=ENTRY_DELAY_DAYS_BUCKETS,
+                registry=registry,
+            ),
+        )

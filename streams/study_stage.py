@@ -1,0 +1,191 @@
+"""The study stage: milestone batches and day ticks in, study states and outputs out.
+
+No Faust here: the agent (streams/app.py) loads states from its table, calls this stage,
+sends the outputs, waits for the broker to acknowledge them, and only then writes the
+states back. A crash in between re-runs the batch: duplicates change nothing and every
+output carries a deterministic key or ID, so consumers see each result once.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from aiokafka.partitioner import murmur2
+
+from events.codec import dumps
+from events.dead_letter import dead_letter_record
+from events.milestones import Milestone
+from events.validation import Rejection, validate_event
+from kpi.clocks import CLOSED_STATES, STUDY_KPIS, Clock
+from kpi.study import EventOutcome, StudyState, StudyUpdate
+from streams.messages import Incoming, Outgoing
+from streams.metrics import SetupmonMetrics
+from streams.topics import TopicNames
+
+INVALID_MILESTONE_LABEL = "invalid"
+
+
+def partition_for(key: bytes, partitions: int) -> int:
+    """The Java client's default partitioner (murmur2), which aiokafka shares."""
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
+
+
+@dataclass(slots=True)
+class StageResult:
+    outputs: list[Outgoing] = field(default_factory=list)
+    states: dict[str, StudyState] = field(default_factory=dict)  # to write back
+    partitions: dict[str, int] = field(default_factory=dict)  # study -> its partition
+
+
+class StudyStage:
+    def __init__(
+        self,
+        topics: TopicNames,
+        metrics: SetupmonMetrics,
+        region_of: Callable[[str], str],
+    ) -> None:
+        self.topics = topics
+        self.metrics = metrics
+        self.region_of = region_of
+        # study-level clock states per partition, to keep the gauge to owned partitions
+        self._study_states: dict[int, dict[str, tuple[tuple[str, str], ...]]] = {}
+        self._study_totals: Counter[tuple[str, str]] = Counter()
+
+    # -- milestones ---------------------------------------------------------------------
+
+    def ingest(
+        self,
+        messages: Iterable[Incoming],
+        load: Callable[[str], StudyState | None],
+        *,
+        as_of: date,
+        now: datetime,
+    ) -> StageResult:
+        result = StageResult()
+        for message in messages:
+            event = validate_event(message.value)
+            if isinstance(event, Rejection):
+                self._reject(message, event, now, result)
+                continue
+            key = event.study_id.encode()
+            home = partition_for(key, self.topics.partitions)
+            if message.key != key or message.partition != home:
+                # Wrong key or another partitioner: send it where its study's state lives.
+                result.outputs.append(Outgoing(message.topic, key, message.value, home))
+                continue
+            state = result.states.get(event.study_id) or load(event.study_id)
+            if state is None:
+                state = StudyState(event.study_id)
+            result.states[event.study_id] = state
+            result.partitions[event.study_id] = message.partition
+            self._count(event, state.apply(event))
+        for study_id, state in result.states.items():
+            self._publish(state.advance(as_of), result, now, partition=result.partitions[study_id])
+        self._refresh_study_gauge()
+        return result
+
+    def sweep(
+        self, states: Iterable[StudyState], *, partition: int, as_of: date, now: datetime
+    ) -> StageResult:
+        """Re-evaluate every study of a partition on a new UK day (and on start-up)."""
+        result = StageResult()
+        self._study_states[partition] = {}
+        for state in states:
+            result.states[state.study_id] = state
+            result.partitions[state.study_id] = partition
+            self._publish(state.advance(as_of), result, now, partition=partition, daily=True)
+        self._refresh_study_gauge()
+        return result
+
+    def forget_partition(self, partition: int) -> None:
+        """A rebalance took the partition away: its studies leave this worker's gauges."""
+        self._study_states.pop(partition, None)
+        self._refresh_study_gauge()
+
+    # -- internals ----------------------------------------------------------------------
+
+    def _reject(
+        self, message: Incoming, rejection: Rejection, now: datetime, result: StageResult
+    ) -> None:
+        record = dead_letter_record(
+            rejection,
+            message.value,
+            topic=message.topic,
+            partition=message.partition,
+            offset=message.offset,
+            rejected_at=now,
+        )
+        result.outputs.append(Outgoing(self.topics.dead_letters, message.key, dumps(record)))
+        label = rejection.milestone or INVALID_MILESTONE_LABEL
+        self.metrics.events_total.labels(label, "rejected").inc()
+
+    def _count(self, event: Milestone, outcome: EventOutcome) -> None:
+        self.metrics.events_total.labels(event.milestone.value, outcome.value).inc()
+        if outcome is not EventOutcome.DUPLICATE:
+            delay = (event.recorded_day - event.date).days
+            self.metrics.entry_delay_days.labels(event.milestone.value).observe(delay)
+
+    def _publish(
+        self,
+        update: StudyUpdate,
+        result: StageResult,
+        now: datetime,
+        *,
+        partition: int,
+        daily: bool = False,
+    ) -> None:
+        study_id = update.clocks[0].study_id
+        key = study_id.encode()
+        for alert in update.alerts:
+            region = self._region(alert.site_id)
+            self.metrics.alerts_total.labels(alert.kpi.value, alert.kind.value, region).inc()
+            value = dumps(alert.to_json(raised_at=now))
+            result.outputs.append(Outgoing(self.topics.alerts, alert.key.encode(), value))
+        for clock in update.changed:
+            if clock.state in CLOSED_STATES and clock.elapsed_days is not None:
+                region = self._region(clock.site_id)
+                self.metrics.clock_days.labels(clock.kpi.value, region).observe(clock.elapsed_days)
+
+        if daily or update.changed or update.removed or update.sponsor_changed:
+            document = {**update.status_document(), "updated_at": now.isoformat()}
+            value = dumps(document)
+            result.outputs.append(Outgoing(self.topics.study_status, key, value))
+            if update.sponsor_changed and update.previous_sponsor_id:
+                # the study left that sponsor: remove it from the old sponsor's topic
+                old = self.topics.sponsor_status(update.previous_sponsor_id)
+                result.outputs.append(Outgoing(old, key, None))
+            if update.sponsor_id:
+                sponsor_topic = self.topics.sponsor_status(update.sponsor_id)
+                result.outputs.append(Outgoing(sponsor_topic, key, value))
+
+        touched = {c.site_id for c in update.changed if c.site_id}
+        touched |= {k.split("/", 1)[0] for k in update.removed if not k.startswith("-/")}
+        if daily:
+            touched |= {c.site_id for c in update.clocks if c.site_id}
+        for site_id in sorted(touched):
+            site_clocks = [c.to_json() for c in update.clocks if c.site_id == site_id]
+            value = dumps({"study_id": study_id, "site_id": site_id, "clocks": site_clocks})
+            result.outputs.append(Outgoing(self.topics.site_clocks, site_id.encode(), value))
+
+        self._track_study_clocks(partition, study_id, update.clocks)
+
+    def _track_study_clocks(self, partition: int, study_id: str, clocks: list[Clock]) -> None:
+        states = tuple((c.kpi.value, c.state.value) for c in clocks if c.kpi in STUDY_KPIS)
+        self._study_states.setdefault(partition, {})[study_id] = states
+
+    def _refresh_study_gauge(self) -> None:
+        totals: Counter[tuple[str, str]] = Counter()
+        for owned in self._study_states.values():
+            for states in owned.values():
+                totals.update(states)
+        for labels in set(self._study_totals) - set(totals):
+            self.metrics.study_clocks.labels(*labels).set(0)
+        for labels, count in totals.items():
+            self.metrics.study_clocks.labels(*labels).set(count)
+        self._study_totals = totals
+
+    def _region(self, site_id: str | None) -> str:
+        return "" if site_id is None else self.region_of(site_id)

@@ -1,0 +1,23 @@
+"""Running a worker process: create the topics, then hand over to Faust."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import faust
+
+from setupmon.settings import Settings
+from streams.app import SetupmonWorker
+from streams.clock import parse_calendar
+from streams.kafka import ensure_topics
+from streams.topics import TopicNames
+
+
+def run_worker(settings: Settings, *, loglevel: str = "warning") -> None:
+    """Blocks until the worker is stopped (SIGTERM/SIGINT stop it cleanly)."""
+    created = asyncio.run(ensure_topics(settings, TopicNames.from_settings(settings).specs()))
+    if created:
+        logging.getLogger(__name__).warning("created topics: %s", ", ".join(created))
+    worker = SetupmonWorker(settings, parse_calendar(settings.calendar))
+    faust.Worker(worker.app, loglevel=loglevel, quiet=True).execute_from_commandline()
