@@ -9,7 +9,8 @@ STAMP := $(VENV)/.installed
 KAFKA := bash deploy/kafka/kafka.sh
 
 # The test broker has its own port and data so it never disturbs a `make run` broker.
-TEST_KAFKA_ENV := KAFKA_PORT=19092 KAFKA_CONTROLLER_PORT=19093 KAFKA_DATA_DIR=$(CURDIR)/.data/kafka-test
+TEST_KAFKA_DATA := $(CURDIR)/.data/kafka-test
+TEST_KAFKA_ENV := KAFKA_PORT=19092 KAFKA_CONTROLLER_PORT=19093 KAFKA_DATA_DIR=$(TEST_KAFKA_DATA)
 TEST_ENV := SETUPMON_BOOTSTRAP_SERVERS=127.0.0.1:19092
 
 .PHONY: help setup lint typecheck unit integration test kafka-up kafka-down clean
@@ -38,6 +39,9 @@ integration: setup ## integration tests against the test broker (start it with `
 	$(TEST_ENV) $(PY) -m pytest tests/integration -q -m integration
 
 test: lint typecheck unit ## everything CI runs: lint, types, unit tests, integration tests on a real broker
+	@# a fresh, empty test broker every run
+	$(TEST_KAFKA_ENV) $(KAFKA) down
+	rm -rf $(TEST_KAFKA_DATA)
 	$(TEST_KAFKA_ENV) $(KAFKA) up
 	status=0; $(TEST_ENV) $(PY) -m pytest tests/integration -q -m integration || status=$$?; \
 	  $(TEST_KAFKA_ENV) $(KAFKA) down; exit $$status

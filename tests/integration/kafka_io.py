@@ -1,0 +1,87 @@
+"""Producing to and reading from the real test broker."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from setupmon.settings import Settings
+from streams.kafka import client_options, partition_count
+
+
+@dataclass(frozen=True)
+class Record:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+
+async def produce(
+    settings: Settings, topic: str, messages: list[tuple[bytes | None, bytes]]
+) -> list[Record]:
+    """Send in order and wait for each acknowledgement; returns where each one landed."""
+    producer = AIOKafkaProducer(**client_options(settings), acks="all")
+    await producer.start()
+    try:
+        landed = []
+        for key, value in messages:
+            meta = await producer.send_and_wait(topic, value, key=key)
+            landed.append(Record(topic, meta.partition, meta.offset, key, value))
+        return landed
+    finally:
+        await producer.stop()
+
+
+async def read_all(settings: Settings, topic: str) -> list[Record]:
+    """Everything on the topic now, from the beginning, in partition then offset order."""
+    partitions = await partition_count(settings, topic)
+    if partitions == 0:
+        return []
+    consumer = AIOKafkaConsumer(**client_options(settings), enable_auto_commit=False)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in range(partitions)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        end = await consumer.end_offsets(tps)
+        records: list[Record] = []
+        for tp in tps:
+            while await consumer.position(tp) < end[tp]:
+                batch = await consumer.getmany(tp, timeout_ms=1000)
+                for message in batch.get(tp, []):
+                    records.append(
+                        Record(topic, tp.partition, message.offset, message.key, message.value)
+                    )
+        return records
+    finally:
+        await consumer.stop()
+
+
+def wait_for(
+    read: Callable[[], list[Record]],
+    ready: Callable[[list[Record]], bool],
+    *,
+    timeout: float = 60.0,
+    what: str = "records",
+) -> list[Record]:
+    """Poll `read` until `ready` holds; fails with what was seen when it times out."""
+    deadline = time.monotonic() + timeout
+    seen: list[Record] = []
+    while time.monotonic() < deadline:
+        seen = read()
+        if ready(seen):
+            return seen
+        time.sleep(0.5)
+    raise AssertionError(
+        f"timed out after {timeout}s waiting for {what}; saw {len(seen)}: {seen[:5]}"
+    )
+
+
+def run(coroutine):  # type: ignore[no-untyped-def] # a tiny sync bridge for tests
+    return asyncio.run(coroutine)
