@@ -13,7 +13,7 @@ TEST_KAFKA_DATA := $(CURDIR)/.data/kafka-test
 TEST_KAFKA_ENV := KAFKA_PORT=19092 KAFKA_CONTROLLER_PORT=19093 KAFKA_DATA_DIR=$(TEST_KAFKA_DATA)
 TEST_ENV := SETUPMON_BOOTSTRAP_SERVERS=127.0.0.1:19092
 
-.PHONY: help setup lint typecheck unit integration test kafka-up kafka-down clean
+.PHONY: help setup run lint typecheck unit integration test kafka-up kafka-down clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -25,6 +25,9 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet --upgrade pip==24.3.1
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
+
+run: setup ## demo: a clean local Kafka, topics, site registry, a worker and the simulator
+	bash deploy/run-local.sh
 
 lint: setup ## ruff
 	$(VENV)/bin/ruff check .

@@ -65,7 +65,15 @@ class StudyUpdate:
 
 
 class StudyState:
-    __slots__ = ("_event_ids", "raised", "reported", "reported_sponsor", "study_id", "versions")
+    __slots__ = (
+        "_event_ids",
+        "evaluated_on",
+        "raised",
+        "reported",
+        "reported_sponsor",
+        "study_id",
+        "versions",
+    )
 
     def __init__(self, study_id: str) -> None:
         self.study_id = study_id
@@ -74,6 +82,8 @@ class StudyState:
         # clock key -> fingerprint of what the last advance reported, to tell what changed
         self.reported: dict[str, str] = {}
         self.reported_sponsor: str | None = None
+        # the latest day advance() evaluated: a study's evaluation never goes back in time
+        self.evaluated_on: date | None = None
         self._event_ids: set[str] = set()
 
     def apply(self, event: Milestone) -> EventOutcome:
@@ -94,6 +104,10 @@ class StudyState:
         return build_clocks(self.study_id, self.facts(as_of), as_of)
 
     def advance(self, as_of: date) -> StudyUpdate:
+        """Evaluate as of `as_of`, or as of the last day evaluated if that is later."""
+        if self.evaluated_on is not None and self.evaluated_on > as_of:
+            as_of = self.evaluated_on
+        self.evaluated_on = as_of
         facts = self.facts(as_of)
         clocks = build_clocks(self.study_id, facts, as_of)
         alerts = decide_alerts(
@@ -121,6 +135,7 @@ class StudyState:
             "raised": sorted(self.raised),
             "reported": self.reported,
             "reported_sponsor": self.reported_sponsor,
+            "evaluated_on": None if self.evaluated_on is None else self.evaluated_on.isoformat(),
         }
 
     @classmethod
@@ -145,6 +160,10 @@ class StudyState:
         state.reported = dict(reported)
         sponsor = data.get("reported_sponsor")
         state.reported_sponsor = sponsor if isinstance(sponsor, str) else None
+        evaluated_on = data.get("evaluated_on")
+        state.evaluated_on = (
+            date.fromisoformat(evaluated_on) if isinstance(evaluated_on, str) else None
+        )
         return state
 
 

@@ -14,6 +14,8 @@ from events.validation import DATE_PATTERN
 from setupmon.errors import SetupmonError
 from setupmon.settings import Settings, settings_help
 
+DEFAULT_SITES = Path(__file__).resolve().parent.parent / "deploy" / "sites" / "sample-sites.csv"
+
 
 def _day(text: str) -> date:
     # date.fromisoformat also takes 20250301 and 2025-W10-1; the contract says YYYY-MM-DD.
@@ -56,6 +58,48 @@ def build_parser() -> argparse.ArgumentParser:
     topics = commands.add_parser("topics", help="create setupmon's topics if they do not exist")
     topics.set_defaults(handler=_run_topics)
 
+    sites = commands.add_parser("sites", help="manage the site registry (setup.sites)")
+    site_commands = sites.add_subparsers(dest="sites_command", metavar="ACTION", required=True)
+    load = site_commands.add_parser(
+        "load",
+        help="publish a CSV of sites (site_id,name,region,contacts) to setup.sites",
+        description="contacts: `email:ADDRESS;webhook:URL` pairs separated by ';'. "
+        "A file with any bad row is refused whole.",
+    )
+    load.add_argument("file", type=Path, metavar="FILE.csv")
+    load.set_defaults(handler=_run_sites_load)
+
+    simulate = commands.add_parser(
+        "simulate",
+        help="publish a realistic national stream of milestone events",
+        description="Publishes milestone events for synthetic studies at the sites of a registry "
+        "file, each once the calendar (SETUPMON_CALENDAR) reaches the day it was recorded.",
+    )
+    simulate.add_argument("--sites", type=Path, default=DEFAULT_SITES, metavar="FILE.csv")
+    simulate.add_argument("--studies", type=int, default=200)
+    simulate.add_argument("--seed", type=int, default=1)
+    simulate.add_argument("--rate", type=float, default=1000.0, help="events per second at most")
+    simulate.add_argument(
+        "--history-days",
+        type=int,
+        default=240,
+        help="studies start up to this many days before today (their past is sent at once)",
+    )
+    simulate.add_argument(
+        "--days", type=int, default=None, help="stop after this many calendar days (default: never)"
+    )
+    simulate.set_defaults(handler=_run_simulate)
+
+    watch = commands.add_parser(
+        "watch",
+        help="print the messages of a setupmon topic as they arrive",
+        description="NAME is the topic without the prefix: alerts, study-status, site-kpis, "
+        "milestones.dlq, sponsor.<sponsor_id>.study-status ...",
+    )
+    watch.add_argument("name")
+    watch.add_argument("--from-beginning", action="store_true")
+    watch.set_defaults(handler=_run_watch)
+
     config = commands.add_parser(
         "config",
         help="print the settings read from the environment (secrets masked)",
@@ -93,6 +137,56 @@ def _run_topics(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     created = asyncio.run(ensure_topics(settings, TopicNames.from_settings(settings).specs()))
     print("created: " + (", ".join(created) if created else "nothing (all topics exist)"))
+    return 0
+
+
+def _run_sites_load(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from setupmon.sites import load_sites, read_sites
+
+    sites = read_sites(args.file)
+    count = asyncio.run(load_sites(Settings.from_env(), sites))
+    print(f"loaded {count} sites from {args.file}")
+    return 0
+
+
+def _run_simulate(args: argparse.Namespace) -> int:
+    import asyncio
+    from datetime import timedelta
+
+    from setupmon.simulator import plan_events, run_simulation
+    from setupmon.sites import read_sites
+    from streams.clock import parse_calendar
+
+    settings = Settings.from_env()
+    calendar = parse_calendar(settings.calendar)
+    today = calendar.today()
+    site_ids = [site.site_id for site in read_sites(args.sites)]
+    planned = plan_events(
+        site_ids,
+        studies=args.studies,
+        first_day=today - timedelta(args.history_days),
+        span_days=args.history_days + 60,
+        seed=args.seed,
+    )
+    until = None if args.days is None else today + timedelta(args.days)
+    print(f"simulating {args.studies} studies at {len(site_ids)} sites: {len(planned)} messages")
+    sent = asyncio.run(run_simulation(settings, calendar, planned, rate=args.rate, until=until))
+    print(f"sent {sent} messages")
+    return 0
+
+
+def _run_watch(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from setupmon.watch import watch_topic
+
+    settings = Settings.from_env()
+    try:
+        asyncio.run(watch_topic(settings, settings.topic(args.name), args.from_beginning))
+    except KeyboardInterrupt:
+        pass
     return 0
 
 

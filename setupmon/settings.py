@@ -91,6 +91,13 @@ class Settings:
             "SETUPMON_TICK_SECONDS", "how often a worker checks whether the UK day changed"
         ),
     )
+    alert_horizon_days: int = field(
+        default=30,
+        metadata=setting(
+            "SETUPMON_ALERT_HORIZON_DAYS",
+            "alerts about days older than this (replayed history) are recorded but not sent",
+        ),
+    )
     app_id: str = field(
         default="setupmon", metadata=setting("SETUPMON_APP_ID", "Kafka consumer group and app ID")
     )

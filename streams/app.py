@@ -43,6 +43,7 @@ from streams.topics import TopicNames
 log = logging.getLogger(__name__)
 
 METRICS_CONTENT_TYPE = "text/plain; version=0.0.4"
+LAG_TOLERANCE = 20  # messages behind the high water that still count as caught up
 
 
 def broker_credentials(settings: Settings) -> Any:
@@ -74,9 +75,17 @@ class SetupmonWorker:
         self.registry = registry or CollectorRegistry()
         self.metrics = SetupmonMetrics.create(self.registry)
         self.site_registry = SiteRegistry(settings, self.topics.sites)
-        self.study_stage = StudyStage(self.topics, self.metrics, self.site_registry.region_of)
+        self.study_stage = StudyStage(
+            self.topics,
+            self.metrics,
+            self.site_registry.region_of,
+            alert_horizon_days=settings.alert_horizon_days,
+        )
         self.site_stage = SiteStage(self.topics, self.metrics, self.site_registry.region_of)
         self._ticked: dict[tuple[str, int], date] = {}
+        self._next_offset: dict[int, int] = {}  # per milestones partition, after processing
+        # table name -> partition -> keys held locally, so a tick reads only its partition
+        self._key_index: dict[str, dict[int, set[bytes]]] = {}
         self._sponsor_topics: set[str] = set()
         self.app = self._build_app()
 
@@ -135,6 +144,7 @@ class SetupmonWorker:
                 await self._sweep_studies(event)
             else:
                 await self._ingest([event])
+                self._next_offset[event.message.partition] = event.message.offset + 1
 
     async def _ingest(self, events: Sequence[Any]) -> None:
         by_partition = {event.message.partition: event for event in events}
@@ -159,8 +169,7 @@ class SetupmonWorker:
         as_of = date.fromisoformat(loads(tick.message.value)["as_of"])
         states = [
             StudyState.from_json(entry["state"])
-            for entry in map(loads, self.studies.values())
-            if entry["partition"] == partition
+            for _, entry in self._entries(self.studies, partition)
         ]
         result = self.study_stage.sweep(
             states, partition=partition, as_of=as_of, now=self.calendar.now()
@@ -176,7 +185,7 @@ class SetupmonWorker:
         for study_id, state in result.states.items():
             partition = result.partitions[study_id]
             value = dumps({"partition": partition, "state": state.to_json()})
-            _write(self.studies, events[partition], study_id.encode(), value)
+            self._put(self.studies, events[partition], study_id.encode(), value)
 
     # -- site agent ---------------------------------------------------------------------
 
@@ -188,20 +197,40 @@ class SetupmonWorker:
                 as_of = date.fromisoformat(message["tick"])
                 sites = [
                     (key.decode(), entry["clocks"])
-                    for key, entry in ((k, loads(v)) for k, v in self.site_table.items())
-                    if entry["partition"] == partition
+                    for key, entry in self._entries(self.site_table, partition)
                 ]
             else:
                 as_of = self.calendar.today()
                 site_id = str(message["site_id"])
                 sites = [(site_id, self.site_stage.update(self._load_site(site_id), message))]
                 value = dumps({"partition": partition, "clocks": sites[0][1]})
-                _write(self.site_table, event, site_id.encode(), value)
+                self._put(self.site_table, event, site_id.encode(), value)
             outputs = [
                 self.site_stage.publish(site_id, clocks, partition=partition, as_of=as_of)
                 for site_id, clocks in sites
             ]
             await self._send_all(outputs)
+
+    def _put(self, table: Any, event: Any, key: bytes, value: bytes) -> None:
+        _write(table, event, key, value)
+        index = self._key_index.get(table.name)
+        if index is not None:
+            index.setdefault(event.message.partition, set()).add(key)
+
+    def _entries(self, table: Any, partition: int) -> list[tuple[bytes, dict[str, Any]]]:
+        """The decoded entries of one partition of a table, through the key index."""
+        index = self._key_index.get(table.name)
+        if index is None:
+            # First use since an assignment: one scan of the local store builds the index.
+            index = self._key_index[table.name] = {}
+            for key, raw in table.items():
+                index.setdefault(loads(raw)["partition"], set()).add(key)
+        entries = []
+        for key in sorted(index.get(partition, ())):
+            raw = table.get(key)
+            if raw is not None:
+                entries.append((key, loads(raw)))
+        return entries
 
     def _load_site(self, site_id: str) -> dict[str, Any]:
         raw = self.site_table.get(site_id.encode())
@@ -220,6 +249,8 @@ class SetupmonWorker:
             target = self.topics.study_ticks if tp.topic == self.topics.milestones else tp.topic
             if self._ticked.get((target, tp.partition)) == today:
                 continue
+            if tp.topic == self.topics.milestones and await self._lagging(tp):
+                continue  # catch up in event time first; the tick follows once caught up
             self._ticked[(target, tp.partition)] = today
             pending.append(
                 await self.app.producer.send(target, None, value, tp.partition, None, None)
@@ -227,11 +258,22 @@ class SetupmonWorker:
         if pending:
             await asyncio.gather(*pending)
 
+    async def _lagging(self, tp: Any) -> bool:
+        highwater = self.app.consumer.highwater(tp)
+        if highwater is None:
+            return False
+        processed = self._next_offset.get(tp.partition)
+        if processed is None:
+            processed = await self.app.consumer.position(tp) or 0
+        return bool(highwater - processed > LAG_TOLERANCE)
+
     def _on_assigned(self, sender: Any, assigned: Iterable[Any], **kwargs: Any) -> None:
         # New partitions must be swept (it rebuilds their gauges), so forget what was ticked.
         self._ticked.clear()
+        self._key_index.clear()
 
     def _on_revoked(self, sender: Any, revoked: Iterable[Any], **kwargs: Any) -> None:
+        self._key_index.clear()
         for tp in revoked:
             if tp.topic == self.topics.milestones:
                 self.study_stage.forget_partition(tp.partition)
@@ -241,17 +283,24 @@ class SetupmonWorker:
     # -- output -------------------------------------------------------------------------
 
     async def _send_all(self, outputs: list[Outgoing]) -> None:
-        """Send every output and wait until the broker has acknowledged all of them."""
+        """Send the outputs; wait for the broker's acknowledgement where losing one matters.
+
+        Alerts and dead letters cannot be derived again, so the caller's table write waits
+        until they are acknowledged. Status, site clocks and site KPIs are recomputed from
+        the tables on the next change and on every day tick, so those are not waited for
+        (Faust still flushes the producer before it commits the input offset).
+        """
         for topic in {o.topic for o in outputs if ".sponsor." in o.topic} - self._sponsor_topics:
             sponsor = topic.split(".sponsor.", 1)[1].rsplit(".", 1)[0]
             await ensure_topics(self.settings, [self.topics.sponsor_spec(sponsor)])
             self._sponsor_topics.add(topic)
         producer = self.app.producer
+        must_land = (self.topics.alerts, self.topics.dead_letters, self.topics.milestones)
         pending: list[Awaitable[Any]] = []
         for out in outputs:
-            pending.append(
-                await producer.send(out.topic, out.key, out.value, out.partition, None, None)
-            )
+            sent = await producer.send(out.topic, out.key, out.value, out.partition, None, None)
+            if out.topic in must_land:
+                pending.append(sent)
         if pending:
             await asyncio.gather(*pending)
 

@@ -22,6 +22,7 @@ class SetupmonMetrics:
     events_total: Counter
     alerts_total: Counter
     entry_delay_days: Histogram
+    alerts_suppressed_total: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> SetupmonMetrics:
@@ -69,6 +70,13 @@ class SetupmonMetrics:
                 "Days between a milestone's date and the UK day it was recorded",
                 ["milestone"],
                 buckets=ENTRY_DELAY_DAYS_BUCKETS,
+                registry=registry,
+            ),
+            # Added to the contract's set: alerts recorded but not sent (older than the horizon).
+            alerts_suppressed_total=Counter(
+                "setupmon_alerts_suppressed",
+                "Alerts older than SETUPMON_ALERT_HORIZON_DAYS when decided: recorded, not sent",
+                ["kpi", "kind"],
                 registry=registry,
             ),
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from aiokafka.partitioner import murmur2
 
@@ -46,13 +46,23 @@ class StudyStage:
         topics: TopicNames,
         metrics: SetupmonMetrics,
         region_of: Callable[[str], str],
+        *,
+        alert_horizon_days: int = 30,
     ) -> None:
         self.topics = topics
+        self.alert_horizon = timedelta(days=alert_horizon_days)
         self.metrics = metrics
         self.region_of = region_of
         # study-level clock states per partition, to keep the gauge to owned partitions
         self._study_states: dict[int, dict[str, tuple[tuple[str, str], ...]]] = {}
         self._study_totals: Counter[tuple[str, str]] = Counter()
+        # Event time per partition: the latest UK day recorded by the events read so far (at
+        # most today). Events are evaluated as of it, so a backlog replayed in recorded order
+        # (after an outage, or a first deploy on history) is judged as it would have been
+        # live: an approval recorded a week after its submission does not first look like a
+        # breach as of today, raise an alert and clear it a moment later. Day ticks, which
+        # the app sends only to partitions that have caught up, evaluate as of today.
+        self._watermark: dict[int, date] = {}
 
     # -- milestones ---------------------------------------------------------------------
 
@@ -64,6 +74,7 @@ class StudyStage:
         as_of: date,
         now: datetime,
     ) -> StageResult:
+        """Apply a batch; `as_of` is today, the latest day any evaluation may use."""
         result = StageResult()
         for message in messages:
             event = validate_event(message.value)
@@ -82,8 +93,11 @@ class StudyStage:
             result.states[event.study_id] = state
             result.partitions[event.study_id] = message.partition
             self._count(event, state.apply(event))
+            self._advance_watermark(message.partition, min(event.recorded_day, as_of))
         for study_id, state in result.states.items():
-            self._publish(state.advance(as_of), result, now, partition=result.partitions[study_id])
+            partition = result.partitions[study_id]
+            update = state.advance(self._watermark[partition])
+            self._publish(update, result, now, partition=partition, today=as_of)
         self._refresh_study_gauge()
         return result
 
@@ -96,16 +110,23 @@ class StudyStage:
         for state in states:
             result.states[state.study_id] = state
             result.partitions[state.study_id] = partition
-            self._publish(state.advance(as_of), result, now, partition=partition, daily=True)
+            update = state.advance(as_of)
+            self._publish(update, result, now, partition=partition, today=as_of, daily=True)
         self._refresh_study_gauge()
         return result
 
     def forget_partition(self, partition: int) -> None:
         """A rebalance took the partition away: its studies leave this worker's gauges."""
         self._study_states.pop(partition, None)
+        self._watermark.pop(partition, None)
         self._refresh_study_gauge()
 
     # -- internals ----------------------------------------------------------------------
+
+    def _advance_watermark(self, partition: int, day: date) -> None:
+        current = self._watermark.get(partition)
+        if current is None or day > current:
+            self._watermark[partition] = day
 
     def _reject(
         self, message: Incoming, rejection: Rejection, now: datetime, result: StageResult
@@ -135,11 +156,17 @@ class StudyStage:
         now: datetime,
         *,
         partition: int,
+        today: date,
         daily: bool = False,
     ) -> None:
         study_id = update.clocks[0].study_id
         key = study_id.encode()
         for alert in update.alerts:
+            if alert.as_of < today - self.alert_horizon:
+                # Replaying old history: the alert counts as raised (so it never comes back)
+                # but sites are not told about a limit missed long ago.
+                self.metrics.alerts_suppressed_total.labels(alert.kpi.value, alert.kind.value).inc()
+                continue
             region = self._region(alert.site_id)
             self.metrics.alerts_total.labels(alert.kpi.value, alert.kind.value, region).inc()
             value = dumps(alert.to_json(raised_at=now))
@@ -163,8 +190,8 @@ class StudyStage:
 
         touched = {c.site_id for c in update.changed if c.site_id}
         touched |= {k.split("/", 1)[0] for k in update.removed if not k.startswith("-/")}
-        if daily:
-            touched |= {c.site_id for c in update.clocks if c.site_id}
+        # The site stage needs states and stop dates, not elapsed days, and re-computes its
+        # windows on its own day tick: only sites whose clocks changed are sent.
         for site_id in sorted(touched):
             site_clocks = [c.to_json() for c in update.clocks if c.site_id == site_id]
             value = dumps({"study_id": study_id, "site_id": site_id, "clocks": site_clocks})
