@@ -101,6 +101,13 @@ class Settings:
     app_id: str = field(
         default="setupmon", metadata=setting("SETUPMON_APP_ID", "Kafka consumer group and app ID")
     )
+    session_timeout_seconds: float = field(
+        default=15.0,
+        metadata=setting(
+            "SETUPMON_SESSION_TIMEOUT_SECONDS",
+            "how long a silent worker keeps its partitions before the group moves them",
+        ),
+    )
     metrics_host: str = field(
         default="127.0.0.1",
         metadata=setting("SETUPMON_METRICS_HOST", "address the metrics server binds to"),

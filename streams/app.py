@@ -106,6 +106,9 @@ class SetupmonWorker:
             topic_disable_leader=True,
             consumer_auto_offset_reset="earliest",
             producer_acks=-1,
+            # A killed worker's partitions move after this, not after Faust's default 60 s.
+            broker_session_timeout=s.session_timeout_seconds,
+            broker_heartbeat_interval=max(1.0, s.session_timeout_seconds / 5),
             web_enabled=True,
             web_bind=s.metrics_host,
             web_host=s.metrics_host,
