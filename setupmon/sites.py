@@ -47,8 +47,9 @@ class Site:
 def read_sites(path: Path) -> list[Site]:
     try:
         with path.open(newline="", encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle))
-            header = tuple(rows[0].keys()) if rows else ()
+            reader = csv.DictReader(handle)
+            header = tuple(reader.fieldnames or ())
+            rows = list(reader)
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror}") from exc
     except UnicodeDecodeError as exc:

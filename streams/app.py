@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import weakref
 from collections.abc import Awaitable, Iterable, Sequence
 from datetime import date
@@ -44,6 +45,7 @@ log = logging.getLogger(__name__)
 
 METRICS_CONTENT_TYPE = "text/plain; version=0.0.4"
 LAG_TOLERANCE = 20  # messages behind the high water that still count as caught up
+STALL_SECONDS = 120.0  # a partition with waiting work that has not moved for this long
 
 
 def broker_credentials(settings: Settings) -> Any:
@@ -84,8 +86,11 @@ class SetupmonWorker:
         self.site_stage = SiteStage(self.topics, self.metrics, self.site_registry.region_of)
         self._ticked: dict[tuple[str, int], date] = {}
         self._next_offset: dict[int, int] = {}  # per milestones partition, after processing
-        # table name -> partition -> keys held locally, so a tick reads only its partition
-        self._key_index: dict[str, dict[int, set[bytes]]] = {}
+        # milestones partition -> (offset processed, monotonic time it last moved)
+        self._progress: dict[int, tuple[int, float]] = {}
+        self.stalled: set[int] = set()
+        # (table name, partition) -> keys held locally, so a tick reads only its partition
+        self._key_index: dict[tuple[str, int], set[bytes]] = {}
         self._sponsor_topics: set[str] = set()
         self.app = self._build_app()
 
@@ -212,24 +217,27 @@ class SetupmonWorker:
                 self.site_stage.publish(site_id, clocks, partition=partition, as_of=as_of)
                 for site_id, clocks in sites
             ]
+            if "tick" in message:
+                log.info("site tick %s on partition %d: %d sites", as_of, partition, len(sites))
             await self._send_all(outputs)
 
     def _put(self, table: Any, event: Any, key: bytes, value: bytes) -> None:
         _write(table, event, key, value)
-        index = self._key_index.get(table.name)
-        if index is not None:
-            index.setdefault(event.message.partition, set()).add(key)
+        keys = self._key_index.get((table.name, event.message.partition))
+        if keys is not None:
+            keys.add(key)
 
     def _entries(self, table: Any, partition: int) -> list[tuple[bytes, dict[str, Any]]]:
         """The decoded entries of one partition of a table, through the key index."""
-        index = self._key_index.get(table.name)
-        if index is None:
-            # First use since an assignment: one scan of the local store builds the index.
-            index = self._key_index[table.name] = {}
-            for key, raw in table.items():
-                index.setdefault(loads(raw)["partition"], set()).add(key)
+        keys = self._key_index.get((table.name, partition))
+        if keys is None:
+            # First tick of this partition since an assignment. The agent reads a partition
+            # only once it is recovered, so one scan now sees all of it.
+            keys = self._key_index[(table.name, partition)] = {
+                key for key, raw in table.items() if loads(raw)["partition"] == partition
+            }
         entries = []
-        for key in sorted(index.get(partition, ())):
+        for key in sorted(keys):
             raw = table.get(key)
             if raw is not None:
                 entries.append((key, loads(raw)))
@@ -260,6 +268,29 @@ class SetupmonWorker:
             )
         if pending:
             await asyncio.gather(*pending)
+            log.info("sent %d day ticks for %s", len(pending), today)
+        await self._watch_for_stalls()
+
+    async def _watch_for_stalls(self) -> None:
+        """Flag a milestones partition that has work waiting but has not moved for a while.
+
+        faust-streaming can leave a partition unfetched after quick successive rebalances
+        (faust-streaming#629); /healthz then answers 503 so an orchestrator restarts us.
+        """
+        now = time.monotonic()
+        stalled = set()
+        for tp in self.app.assignor.assigned_actives():
+            if tp.topic != self.topics.milestones:
+                continue
+            offset = self._next_offset.get(tp.partition, -1)
+            previous = self._progress.get(tp.partition)
+            if previous is None or previous[0] != offset:
+                self._progress[tp.partition] = (offset, now)
+            elif now - previous[1] > STALL_SECONDS and await self._lagging(tp):
+                stalled.add(tp.partition)
+        if stalled != self.stalled:
+            log.error("milestones partitions not progressing: %s", sorted(stalled) or "none")
+        self.stalled = stalled
 
     async def _lagging(self, tp: Any) -> bool:
         highwater = self.app.consumer.highwater(tp)
@@ -272,8 +303,10 @@ class SetupmonWorker:
 
     def _on_assigned(self, sender: Any, assigned: Iterable[Any], **kwargs: Any) -> None:
         # New partitions must be swept (it rebuilds their gauges), so forget what was ticked.
+        log.info("assigned %d partitions", len(list(assigned)))
         self._ticked.clear()
         self._key_index.clear()
+        self._progress.clear()
 
     def _on_revoked(self, sender: Any, revoked: Iterable[Any], **kwargs: Any) -> None:
         self._key_index.clear()
@@ -316,11 +349,13 @@ class SetupmonWorker:
     async def _health_page(self, view: Any) -> Any:
         recovered = self.app.tables.recovery.completed.is_set()
         sites_loaded = self.site_registry.caught_up.is_set()
-        ready = recovered and sites_loaded and not self.app.rebalancing
+        ready = recovered and sites_loaded and not self.app.rebalancing and not self.stalled
+        status = "stalled" if self.stalled else "ready" if ready else "recovering"
         body = {
-            "status": "ready" if ready else "recovering",
+            "status": status,
             "tables_recovered": recovered,
             "sites_loaded": sites_loaded,
+            "stalled_partitions": sorted(self.stalled),
         }
         return view.json(body, status=200 if ready else 503)
 

@@ -7,6 +7,7 @@ every worker agree on the day without talking to each other.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -67,6 +68,8 @@ def parse_calendar(spec: str) -> Calendar:
         raise ConfigError(
             f"calendar {spec!r}: use 'live' or 'simulated:YYYY-MM-DD@EPOCHxSECONDS_PER_DAY'"
         ) from None
+    if not (math.isfinite(calendar.epoch) and math.isfinite(calendar.seconds_per_day)):
+        raise ConfigError(f"calendar {spec!r}: the epoch and seconds per day must be numbers")
     if calendar.seconds_per_day <= 0:
         raise ConfigError(f"calendar {spec!r}: seconds per day must be positive")
     return calendar
