@@ -82,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument(
         "--history-days",
         type=int,
-        default=240,
+        default=150,
         help="studies start up to this many days before today (their past is sent at once)",
     )
     simulate.add_argument(

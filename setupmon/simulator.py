@@ -162,45 +162,24 @@ def _malformed(rng: random.Random, first_day: date, span_days: int, count: int) 
     out = []
     for number in range(count):
         day = first_day + timedelta(rng.randint(0, span_days))
+        base: dict[str, object] = {
+            "event_id": f"malformed-{number}",
+            "study_id": "CPMS-1",
+            "site_id": "RGT",
+            "milestone": "site_opened",
+            "date": day.isoformat(),
+            "recorded_at": f"{day.isoformat()}T10:00:00Z",
+            "source": "edge:RGT",
+        }
         kind = number % 4
-        if kind == 0:
-            value = b'{"event_id": "broken-' + str(number).encode() + b'", "study_id": '
-        elif kind == 1:
-            value = dumps(
-                {
-                    "event_id": f"bad-date-{number}",
-                    "study_id": "CPMS-1",
-                    "site_id": "RGT",
-                    "milestone": "site_opened",
-                    "date": f"{day.year}-02-30",
-                    "recorded_at": f"{day.isoformat()}T10:00:00Z",
-                    "source": "edge:RGT",
-                }
-            )
-        elif kind == 2:
-            value = dumps(
-                {
-                    "event_id": f"extra-{number}",
-                    "study_id": "CPMS-1",
-                    "site_id": "RGT",
-                    "milestone": "site_opened",
-                    "date": day.isoformat(),
-                    "recorded_at": f"{day.isoformat()}T10:00:00Z",
-                    "source": "edge:RGT",
-                    "patient_name": "redacted",
-                }
-            )
-        else:
-            value = dumps(
-                {
-                    "event_id": f"no-site-{number}",
-                    "study_id": "CPMS-1",
-                    "milestone": "site_selected",
-                    "date": day.isoformat(),
-                    "recorded_at": f"{day.isoformat()}T10:00:00Z",
-                    "source": "edge:RGT",
-                }
-            )
+        if kind == 0:  # cut off mid-message
+            value = dumps(base)[:40]
+        elif kind == 1:  # a date that does not exist
+            value = dumps({**base, "date": f"{day.year}-02-30"})
+        elif kind == 2:  # a participant-level field: unknown, never stored
+            value = dumps({**base, "patient_name": "redacted"})
+        else:  # a site milestone without its site
+            value = dumps({k: v for k, v in base.items() if k != "site_id"})
         out.append(Planned(day, b"CPMS-1", value))
     return out
 

