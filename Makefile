@@ -13,7 +13,9 @@ TEST_KAFKA_DATA := $(CURDIR)/.data/kafka-test
 TEST_KAFKA_ENV := KAFKA_PORT=19092 KAFKA_CONTROLLER_PORT=19093 KAFKA_DATA_DIR=$(TEST_KAFKA_DATA)
 TEST_ENV := SETUPMON_BOOTSTRAP_SERVERS=127.0.0.1:19092
 
-.PHONY: help setup run lint typecheck unit integration test kafka-up kafka-down clean
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+
+.PHONY: help setup run lint typecheck unit integration ops-tools ops-check test kafka-up kafka-down clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -41,7 +43,17 @@ unit: setup ## unit tests (no broker)
 integration: setup ## integration tests against the test broker (start it with `make test` or by hand)
 	$(TEST_ENV) $(PY) -m pytest tests/integration -q -m integration
 
-test: lint typecheck unit ## everything CI runs: lint, types, unit tests, integration tests on a real broker
+ops-tools: ## promtool and amtool from Debian's prometheus packages (installed when missing)
+	@if ! command -v promtool >/dev/null || ! command -v amtool >/dev/null; then \
+	  echo "installing Debian's prometheus and prometheus-alertmanager (promtool, amtool)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
+	    --no-install-recommends prometheus prometheus-alertmanager >/dev/null; \
+	fi
+
+ops-check: ops-tools ## Prometheus config and rule unit tests, Alertmanager config and routing
+	bash deploy/ops-check.sh
+
+test: lint typecheck unit ops-check ## everything CI runs: lint, types, unit tests, integration tests on a real broker
 	@# a fresh, empty test broker every run
 	$(TEST_KAFKA_ENV) $(KAFKA) down
 	rm -rf $(TEST_KAFKA_DATA)
@@ -49,7 +61,7 @@ test: lint typecheck unit ## everything CI runs: lint, types, unit tests, integr
 	status=0; $(TEST_ENV) $(PY) -m pytest tests/integration -q -m integration || status=$$?; \
 	  $(TEST_KAFKA_ENV) $(KAFKA) down; exit $$status
 
-kafka-up: ## start the local Apache Kafka broker (127.0.0.1:$${KAFKA_PORT:-9092})
+kafka-up: ## start the local Apache Kafka broker on 127.0.0.1 (port KAFKA_PORT, default 9092)
 	$(KAFKA) up
 
 kafka-down: ## stop the local Apache Kafka broker

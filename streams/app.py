@@ -283,22 +283,29 @@ class SetupmonWorker:
                 continue
             offset = self._next_offset.get(tp.partition, -1)
             previous = self._progress.get(tp.partition)
+            lagging = await self._lagging(tp)
             if previous is None or previous[0] != offset:
                 self._progress[tp.partition] = (offset, now)
-            elif now - previous[1] > STALL_SECONDS and await self._lagging(tp):
+            elif now - previous[1] > STALL_SECONDS and lagging:
                 stalled.add(tp.partition)
         if stalled != self.stalled:
             log.error("milestones partitions not progressing: %s", sorted(stalled) or "none")
         self.stalled = stalled
 
     async def _lagging(self, tp: Any) -> bool:
+        return await self._lag(tp) > LAG_TOLERANCE
+
+    async def _lag(self, tp: Any) -> int:
+        """Messages on a milestones partition not processed yet (also exported)."""
         highwater = self.app.consumer.highwater(tp)
         if highwater is None:
-            return False
+            return 0
         processed = self._next_offset.get(tp.partition)
         if processed is None:
             processed = await self.app.consumer.position(tp) or 0
-        return bool(highwater - processed > LAG_TOLERANCE)
+        lag = max(0, int(highwater) - processed)
+        self.metrics.consumer_lag.labels(str(tp.partition)).set(lag)
+        return lag
 
     def _on_assigned(self, sender: Any, assigned: Iterable[Any], **kwargs: Any) -> None:
         # New partitions must be swept (it rebuilds their gauges), so forget what was ticked.
@@ -312,6 +319,10 @@ class SetupmonWorker:
         for tp in revoked:
             if tp.topic == self.topics.milestones:
                 self.study_stage.forget_partition(tp.partition)
+                try:
+                    self.metrics.consumer_lag.remove(str(tp.partition))
+                except KeyError:
+                    pass  # never measured
             elif tp.topic == self.topics.site_clocks:
                 self.site_stage.forget_partition(tp.partition)
 

@@ -23,6 +23,7 @@ class SetupmonMetrics:
     alerts_total: Counter
     entry_delay_days: Histogram
     alerts_suppressed_total: Counter
+    consumer_lag: Gauge
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> SetupmonMetrics:
@@ -77,6 +78,13 @@ class SetupmonMetrics:
                 "setupmon_alerts_suppressed",
                 "Alerts older than SETUPMON_ALERT_HORIZON_DAYS when decided: recorded, not sent",
                 ["kpi", "kind"],
+                registry=registry,
+            ),
+            # Added: how far each owned milestones partition is behind, for the lag alert.
+            consumer_lag=Gauge(
+                "setupmon_consumer_lag_messages",
+                "Milestone messages waiting on a partition this worker owns",
+                ["partition"],
                 registry=registry,
             ),
         )
