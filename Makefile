@@ -40,7 +40,7 @@ typecheck: setup ## mypy
 unit: setup ## unit tests (no broker)
 	$(PY) -m pytest tests/unit -q
 
-integration: setup ## integration tests against the test broker (start it with `make test` or by hand)
+integration: setup ops-tools ## integration tests against the test broker (start it with `make test` or by hand)
 	$(TEST_ENV) $(PY) -m pytest tests/integration -q -m integration
 
 ops-tools: ## promtool and amtool from Debian's prometheus packages (installed when missing)
