@@ -4,6 +4,7 @@ worker fed by the simulator."""
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import subprocess
 import time
@@ -55,9 +56,11 @@ def prometheus(tmp_path: Path, settings: Settings) -> Iterator[str]:
         "  - job_name: setupmon\n"
         f"    static_configs: [{{targets: ['127.0.0.1:{settings.metrics_port}']}}]\n"
     )
+    binary = shutil.which("prometheus")
+    assert binary, "prometheus is not installed: `make ops-tools` installs Debian's package"
     process = subprocess.Popen(  # noqa: S603 - the packaged binary, our own config
         [
-            "prometheus",
+            binary,
             f"--config.file={config}",
             f"--storage.tsdb.path={tmp_path / 'tsdb'}",
             f"--web.listen-address=127.0.0.1:{port}",
