@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import date
 
+from prometheus_client import Gauge
+
 from events.codec import dumps
 from kpi.clocks import SITE_KPIS, Clock, ClockState
 from kpi.windows import WINDOW_DAYS, site_kpis
@@ -101,8 +103,8 @@ class SiteStage:
                 _remove(self.metrics.compliance_ratio, kpi.value, site_id, region, window)
 
 
-def _remove(metric: object, *labels: str) -> None:
+def _remove(metric: Gauge, *labels: str) -> None:
     try:
-        metric.remove(*labels)  # type: ignore[attr-defined] # Gauge.remove
+        metric.remove(*labels)
     except KeyError:
         pass  # the series was never set

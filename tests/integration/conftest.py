@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,14 +20,9 @@ from setupmon.settings import Settings
 from streams.kafka import ensure_topics
 from streams.topics import TopicNames
 from tests.integration.kafka_io import run
+from tests.integration.ports import free_port
 
 TEST_PARTITIONS = 3
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -42,7 +36,7 @@ def settings(tmp_path: Path) -> Settings:
         app_id=f"setupmon-it-{unique}",
         partitions=TEST_PARTITIONS,
         data_dir=tmp_path / "worker",
-        metrics_port=_free_port(),
+        metrics_port=free_port(),
         tick_seconds=0.25,
         # scenarios run on 2025 dates: judge their history as live
         alert_horizon_days=3650,

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from setupmon.settings import Settings
 from streams.kafka import client_options, partition_count
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -83,5 +86,6 @@ def wait_for(
     )
 
 
-def run(coroutine):  # type: ignore[no-untyped-def] # a tiny sync bridge for tests
+def run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine from a synchronous test."""
     return asyncio.run(coroutine)

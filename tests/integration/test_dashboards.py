@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import time
 import urllib.parse
@@ -21,6 +20,7 @@ from setupmon.simulator import plan_events, run_simulation
 from setupmon.sites import load_sites, read_sites
 from streams.clock import parse_calendar
 from tests.integration.kafka_io import run
+from tests.integration.ports import free_port
 from tests.integration.test_pipeline import calendar
 
 pytestmark = pytest.mark.integration
@@ -28,12 +28,6 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARDS = sorted((ROOT / "deploy" / "grafana" / "dashboards").glob("*.json"))
 SITES = ROOT / "deploy" / "sites" / "sample-sites.csv"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def query(base: str, expr: str) -> dict:
@@ -48,7 +42,7 @@ def query(base: str, expr: str) -> dict:
 @pytest.fixture
 def prometheus(tmp_path: Path, settings: Settings) -> Iterator[str]:
     """A real Prometheus (Debian's package) scraping the test's worker every second."""
-    port = _free_port()
+    port = free_port()
     config = tmp_path / "prometheus.yml"
     config.write_text(
         "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import signal
-import socket
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 
 from setupmon.settings import Settings
 from tests.integration.kafka_io import produce, run
+from tests.integration.ports import free_port
 from tests.integration.scenario import keyed, milestone
 from tests.integration.test_pipeline import calendar
 
@@ -39,10 +39,7 @@ def test_two_workers_split_the_sites_and_one_takes_over(
 ) -> None:
     day = calendar("2025-03-01", 100_000)
     first = start_worker(settings, day, name="first")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    second_settings = replace(settings, metrics_port=port, data_dir=tmp_path / "second")
+    second_settings = replace(settings, metrics_port=free_port(), data_dir=tmp_path / "second")
     second = start_worker(second_settings, day, name="second")
 
     events = [milestone(f"CPMS-W{n}", "hra_approved", "2025-01-10") for n in range(len(SITES))]
