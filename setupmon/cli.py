@@ -90,6 +90,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     simulate.set_defaults(handler=_run_simulate)
 
+    notify = commands.add_parser(
+        "notify",
+        help="deliver alerts to the sites' contacts by webhook and email",
+        description="Consumes setup.alerts; SMTP and retry settings come from SETUPMON_* "
+        "variables (see `setupmon config -h`).",
+    )
+    notify.set_defaults(handler=_run_notify)
+
     watch = commands.add_parser(
         "watch",
         help="print the messages of a setupmon topic as they arrive",
@@ -174,6 +182,27 @@ def _run_simulate(args: argparse.Namespace) -> int:
     print(f"simulating {args.studies} studies at {len(site_ids)} sites: {len(planned)} messages")
     sent = asyncio.run(run_simulation(settings, calendar, planned, rate=args.rate, until=until))
     print(f"sent {sent} messages")
+    return 0
+
+
+def _run_notify(args: argparse.Namespace) -> int:
+    import asyncio
+    import signal
+
+    from alerts.notifier import Notifier
+    from streams.clock import parse_calendar
+
+    settings = Settings.from_env()
+    notifier = Notifier(settings, parse_calendar(settings.calendar))
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await notifier.run(stop)
+
+    asyncio.run(main())
     return 0
 
 

@@ -108,6 +108,56 @@ class Settings:
             "how long a silent worker keeps its partitions before the group moves them",
         ),
     )
+    smtp_host: str = field(
+        default="127.0.0.1", metadata=setting("SETUPMON_SMTP_HOST", "SMTP server for email alerts")
+    )
+    smtp_port: int = field(default=25, metadata=setting("SETUPMON_SMTP_PORT", "SMTP port"))
+    smtp_starttls: bool = field(
+        default=False, metadata=setting("SETUPMON_SMTP_STARTTLS", "upgrade SMTP with STARTTLS")
+    )
+    smtp_username: str = field(
+        default="", metadata=setting("SETUPMON_SMTP_USERNAME", "SMTP user (empty: no login)")
+    )
+    smtp_password: str = field(
+        default="", metadata=setting("SETUPMON_SMTP_PASSWORD", "SMTP password", secret=True)
+    )
+    smtp_from: str = field(
+        default="setupmon@localhost",
+        metadata=setting("SETUPMON_SMTP_FROM", "sender address of alert emails"),
+    )
+    notify_attempts: int = field(
+        default=5,
+        metadata=setting(
+            "SETUPMON_NOTIFY_ATTEMPTS", "delivery attempts before an alert is undeliverable"
+        ),
+    )
+    notify_backoff_seconds: float = field(
+        default=1.0,
+        metadata=setting(
+            "SETUPMON_NOTIFY_BACKOFF_SECONDS", "first retry delay; doubles each attempt"
+        ),
+    )
+    notify_digest_seconds: float = field(
+        default=0.0,
+        metadata=setting(
+            "SETUPMON_NOTIFY_DIGEST_SECONDS",
+            "0: one message per alert; N: one message per contact for the alerts of N seconds",
+        ),
+    )
+    escalate_after_days: int = field(
+        default=14,
+        metadata=setting(
+            "SETUPMON_ESCALATE_AFTER_DAYS",
+            "a breach still open after this many days goes to the region",
+        ),
+    )
+    region_contacts: str = field(
+        default="",
+        metadata=setting(
+            "SETUPMON_REGION_CONTACTS",
+            "CSV of region,channel,address for escalations (empty: none)",
+        ),
+    )
     metrics_host: str = field(
         default="127.0.0.1",
         metadata=setting("SETUPMON_METRICS_HOST", "address the metrics server binds to"),

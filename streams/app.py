@@ -84,6 +84,7 @@ class SetupmonWorker:
         self.site_stage = SiteStage(self.topics, self.metrics, self.site_registry.region_of)
         self._ticked: dict[tuple[str, int], date] = {}
         self._next_offset: dict[int, int] = {}  # per milestones partition, after processing
+        self._ticked_at_offset: dict[int, int | None] = {}  # where the last tick found it
         # milestones partition -> (offset processed, monotonic time it last moved)
         self._progress: dict[int, tuple[int, float]] = {}
         self.stalled: set[int] = set()
@@ -257,10 +258,16 @@ class SetupmonWorker:
             if tp.topic not in (self.topics.milestones, self.topics.site_clocks):
                 continue
             target = self.topics.study_ticks if tp.topic == self.topics.milestones else tp.topic
-            if self._ticked.get((target, tp.partition)) == today:
+            if tp.topic == self.topics.milestones:
+                if await self._lagging(tp):
+                    continue  # catch up in event time first; the tick follows once caught up
+                if self._ticked.get(
+                    (target, tp.partition)
+                ) == today and not self._caught_up_on_old_days(tp.partition, today):
+                    continue
+                self._ticked_at_offset[tp.partition] = self._next_offset.get(tp.partition)
+            elif self._ticked.get((target, tp.partition)) == today:
                 continue
-            if tp.topic == self.topics.milestones and await self._lagging(tp):
-                continue  # catch up in event time first; the tick follows once caught up
             self._ticked[(target, tp.partition)] = today
             pending.append(
                 await self.app.producer.send(target, None, value, tp.partition, None, None)
@@ -291,6 +298,13 @@ class SetupmonWorker:
         if stalled != self.stalled:
             log.error("milestones partitions not progressing: %s", sorted(stalled) or "none")
         self.stalled = stalled
+
+    def _caught_up_on_old_days(self, partition: int, today: date) -> bool:
+        """Events recorded on past days were read since the last tick: evaluate them as of
+        today now, so late data raises its alerts at once rather than at the next midnight."""
+        watermark = self.study_stage.watermark(partition)
+        moved = self._ticked_at_offset.get(partition) != self._next_offset.get(partition)
+        return moved and watermark is not None and watermark < today
 
     async def _lagging(self, tp: Any) -> bool:
         return await self._lag(tp) > LAG_TOLERANCE

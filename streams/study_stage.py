@@ -123,6 +123,10 @@ class StudyStage:
 
     # -- internals ----------------------------------------------------------------------
 
+    def watermark(self, partition: int) -> date | None:
+        """The latest UK day recorded by the events this stage read on the partition."""
+        return self._watermark.get(partition)
+
     def _advance_watermark(self, partition: int, day: date) -> None:
         current = self._watermark.get(partition)
         if current is None or day > current:

@@ -52,6 +52,15 @@ class TopicNames:
     def sites(self) -> str:
         return f"{self.prefix}.sites"
 
+    @property
+    def undeliverable(self) -> str:
+        return f"{self.prefix}.alerts.undeliverable"
+
+    @property
+    def deliveries(self) -> str:
+        """The notifier's ledger of what reached whom (compacted)."""
+        return f"{self.prefix}.alerts.deliveries"
+
     def sponsor_status(self, sponsor_id: str) -> str:
         return f"{self.prefix}.sponsor.{sponsor_id}.study-status"
 
@@ -76,6 +85,8 @@ class TopicNames:
             TopicSpec(self.sites, 1, compacted=True),
             TopicSpec(self.study_ticks, p, compacted=False),
             TopicSpec(self.site_clocks, p, compacted=False),
+            TopicSpec(self.undeliverable, p, compacted=False),
+            TopicSpec(self.deliveries, p, compacted=True),
         ]
 
     def sponsor_spec(self, sponsor_id: str) -> TopicSpec:

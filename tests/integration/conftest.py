@@ -101,21 +101,29 @@ def worker_env(settings: Settings, calendar: str = "live") -> dict[str, str]:
 
 @pytest.fixture
 def start_worker(tmp_path: Path) -> Iterator[object]:
-    """Start `setupmon worker` processes; every one still running is stopped afterwards."""
+    """Start `setupmon` processes (a worker by default, waited for until ready); every one
+    still running is stopped afterwards."""
     started: list[WorkerProcess] = []
 
-    def start(settings: Settings, calendar: str = "live", name: str = "worker") -> WorkerProcess:
+    def start(
+        settings: Settings,
+        calendar: str = "live",
+        name: str = "worker",
+        command: tuple[str, ...] = ("worker", "--loglevel", "info"),
+        extra_env: dict[str, str] | None = None,
+    ) -> WorkerProcess:
         log_path = tmp_path / f"{name}-{len(started)}.log"
         log = log_path.open("wb")
-        process = subprocess.Popen(
-            [sys.executable, "-m", "setupmon.cli", "worker", "--loglevel", "info"],
-            env=worker_env(settings, calendar),
+        process = subprocess.Popen(  # noqa: S603 - our own console script
+            [sys.executable, "-m", "setupmon.cli", *command],
+            env={**worker_env(settings, calendar), **(extra_env or {})},
             stdout=log,
             stderr=subprocess.STDOUT,
         )
         worker = WorkerProcess(settings, process, log_path)
         started.append(worker)
-        worker.wait_ready()
+        if command[0] == "worker":
+            worker.wait_ready()
         return worker
 
     yield start

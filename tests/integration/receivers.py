@@ -1,0 +1,83 @@
+"""Real local receivers for alert deliveries: an SMTP server and an HTTP webhook."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from email import message_from_bytes, policy
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+from tests.integration.ports import free_port
+
+
+class Inbox:
+    """aiosmtpd handler that keeps every message it accepts."""
+
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        with self.lock:
+            self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+
+class SmtpServer:
+    def __init__(self) -> None:
+        self.inbox = Inbox()
+        self.port = free_port()
+        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
+
+    def __enter__(self) -> SmtpServer:
+        self.controller.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.controller.stop()
+
+
+class Webhook:
+    """Records each POST; can answer 500 to the first `fail_first` and wait before answering."""
+
+    def __init__(
+        self, *, fail_first: int = 0, delay: float = 0.0, always_fail: bool = False
+    ) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.fail_first = fail_first
+        self.always_fail = always_fail
+        self.delay = delay
+        self.port = free_port()
+        webhook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                body["_idempotency_key"] = self.headers.get("Idempotency-Key")
+                body["_path"] = self.path
+                webhook.requests.append(body)
+                time.sleep(webhook.delay)
+                failing = webhook.always_fail or len(webhook.requests) <= webhook.fail_first
+                self.send_response(500 if failing else 204)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def __enter__(self) -> Webhook:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
