@@ -79,11 +79,14 @@ class Channels:
         try:
             with smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=30) as smtp:
                 if s.smtp_starttls:
-                    smtp.starttls(context=ssl.create_default_context())
+                    context = ssl.create_default_context(cafile=s.smtp_cafile or None)
+                    smtp.starttls(context=context)
                 if s.smtp_username:
                     smtp.login(s.smtp_username, s.smtp_password)
                 smtp.send_message(message)
         except smtplib.SMTPRecipientsRefused as exc:
             raise DeliveryFailed(f"recipient refused: {exc.recipients}", retriable=False) from exc
+        except smtplib.SMTPAuthenticationError as exc:
+            raise DeliveryFailed(f"SMTP login refused: {exc.smtp_code}", retriable=False) from exc
         except (smtplib.SMTPException, OSError) as exc:
             raise DeliveryFailed(f"SMTP failed: {exc!r}", retriable=True) from exc

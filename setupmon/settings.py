@@ -115,6 +115,12 @@ class Settings:
     smtp_starttls: bool = field(
         default=False, metadata=setting("SETUPMON_SMTP_STARTTLS", "upgrade SMTP with STARTTLS")
     )
+    smtp_cafile: str = field(
+        default="",
+        metadata=setting(
+            "SETUPMON_SMTP_CAFILE", "CA bundle to verify the SMTP server (default: system)"
+        ),
+    )
     smtp_username: str = field(
         default="", metadata=setting("SETUPMON_SMTP_USERNAME", "SMTP user (empty: no login)")
     )

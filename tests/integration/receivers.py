@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import time
 from email import message_from_bytes, policy
@@ -10,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
 from tests.integration.ports import free_port
 
@@ -28,10 +30,28 @@ class Inbox:
 
 
 class SmtpServer:
-    def __init__(self) -> None:
+    """aiosmtpd on 127.0.0.1; with `tls` it requires STARTTLS and a login (user/secret)."""
+
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         self.inbox = Inbox()
         self.port = free_port()
-        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
+        self.logins: list[str] = []
+        secure: dict[str, Any] = {}
+        if tls is not None:
+            secure = {
+                "tls_context": tls,
+                "require_starttls": True,
+                "auth_require_tls": True,
+                "authenticator": self._authenticate,
+            }
+        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port, **secure)
+
+    def _authenticate(
+        self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
+    ) -> AuthResult:
+        ok = auth_data.login == b"user" and auth_data.password == b"secret"
+        self.logins.append(auth_data.login.decode())
+        return AuthResult(success=ok)
 
     def __enter__(self) -> SmtpServer:
         self.controller.start()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import signal
+import ssl
+import subprocess
 import time
 from collections import Counter
 from pathlib import Path
@@ -244,3 +246,49 @@ def test_a_breach_still_open_past_the_limit_is_escalated_to_the_region(
         assert [m["Subject"] for m in to_region] == [
             "[setupmon] ESCALATED: CPMS-E1 site_open at RAJ"
         ]
+
+
+def test_email_goes_over_starttls_with_a_login(
+    settings: Settings, start_worker, tmp_path: Path
+) -> None:
+    # a self-signed certificate for 127.0.0.1, trusted through SETUPMON_SMTP_CAFILE
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(  # noqa: S603
+        [
+            "/usr/bin/openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(cert, key)
+    with SmtpServer(tls) as smtp, Webhook() as webhook:
+        registry(settings, tmp_path, webhook)
+        run(produce(settings, settings.topic("alerts"), [(b"RAJ", dumps(alert(1, site="RAJ")))]))
+        notifier(
+            start_worker,
+            settings,
+            smtp,
+            SETUPMON_SMTP_STARTTLS="true",
+            SETUPMON_SMTP_CAFILE=str(cert),
+            SETUPMON_SMTP_USERNAME="user",
+            SETUPMON_SMTP_PASSWORD="secret",
+        )
+        until(lambda: smtp.inbox.messages, what="the email over TLS")
+        assert smtp.logins == ["user"]
+        assert smtp.inbox.messages[0]["To"] == "rd@raj.nhs.example"
