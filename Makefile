@@ -12,10 +12,12 @@ KAFKA := bash deploy/kafka/kafka.sh
 TEST_KAFKA_DATA := $(CURDIR)/.data/kafka-test
 TEST_KAFKA_ENV := KAFKA_PORT=19092 KAFKA_CONTROLLER_PORT=19093 KAFKA_DATA_DIR=$(TEST_KAFKA_DATA)
 TEST_ENV := SETUPMON_BOOTSTRAP_SERVERS=127.0.0.1:19092
+BENCH_KAFKA_DATA := $(CURDIR)/.data/kafka-bench
+BENCH_KAFKA_ENV := KAFKA_PORT=29092 KAFKA_CONTROLLER_PORT=29093 KAFKA_DATA_DIR=$(BENCH_KAFKA_DATA)
 
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: help setup run lint typecheck unit integration ops-tools ops-check test kafka-up kafka-down clean
+.PHONY: help setup run lint typecheck unit integration ops-tools ops-check test bench kafka-up kafka-down clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -60,6 +62,13 @@ test: lint typecheck unit ops-check ## everything CI runs: lint, types, unit tes
 	$(TEST_KAFKA_ENV) $(KAFKA) up
 	status=0; $(TEST_ENV) $(PY) -m pytest tests/integration -q -m integration || status=$$?; \
 	  $(TEST_KAFKA_ENV) $(KAFKA) down; exit $$status
+
+bench: setup ## throughput of a worker against a raw aiokafka consumer, in one run on a fresh broker
+	$(BENCH_KAFKA_ENV) $(KAFKA) down
+	rm -rf $(BENCH_KAFKA_DATA)
+	$(BENCH_KAFKA_ENV) $(KAFKA) up
+	status=0; SETUPMON_BOOTSTRAP_SERVERS=127.0.0.1:29092 $(PY) -m bench.throughput || status=$$?; \
+	  $(BENCH_KAFKA_ENV) $(KAFKA) down; exit $$status
 
 kafka-up: ## start the local Apache Kafka broker on 127.0.0.1 (port KAFKA_PORT, default 9092)
 	$(KAFKA) up

@@ -33,11 +33,11 @@ CLEARING_STATES = frozenset({ClockState.RUNNING, ClockState.WAITING, ClockState.
 
 
 def clock_identity(study_id: str, site_id: str | None, kpi: Kpi, start: date) -> str:
-    return f"{study_id}/{site_id or '-'}/{kpi.value}/{start.isoformat()}"
+    return f"{study_id}/{site_id or '-'}/{kpi}/{start.isoformat()}"
 
 
 def alert_id(identity: str, kind: AlertKind) -> str:
-    return f"{identity}/{kind.value}"
+    return f"{identity}/{kind}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -119,7 +119,7 @@ class Clock:
     @property
     def key(self) -> str:
         """Which clock of the study this is (stable across start-date corrections)."""
-        return f"{self.site_id or '-'}/{self.kpi.value}"
+        return f"{self.site_id or '-'}/{self.kpi}"
 
     def to_json(self, *, with_study: bool = False) -> dict[str, object]:
         out: dict[str, object] = {

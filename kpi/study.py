@@ -168,13 +168,5 @@ class StudyState:
 
 
 def _fingerprint(clock: Clock) -> str:
-    return "|".join(
-        str(part)
-        for part in (
-            clock.state.value,
-            clock.start_date,
-            clock.stop_date,
-            clock.limit_days,
-            clock.flags,
-        )
-    )
+    """What, if it changes, makes a clock worth reporting again (not its elapsed days)."""
+    return f"{clock.state}|{clock.start_date}|{clock.stop_date}|{clock.limit_days}|{clock.flags}"

@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from aiokafka import AIOKafkaProducer
 
-from events.codec import dumps
+from events.codec import dumps, loads
 from setupmon.settings import Settings
 from streams.clock import Calendar
 from streams.kafka import client_options
@@ -182,6 +182,24 @@ def _malformed(rng: random.Random, first_day: date, span_days: int, count: int) 
             value = dumps({k: v for k, v in base.items() if k != "site_id"})
         out.append(Planned(day, b"CPMS-1", value))
     return out
+
+
+def entered_on(planned: list[Planned], day: date) -> list[tuple[bytes, bytes]]:
+    """The plan as if every message up to `day` were entered on that day, in plan order:
+    replays and benchmarks then evaluate everything as of one day, whatever the timing."""
+    start = datetime.combine(day, time(7, 0), UTC)
+    messages = []
+    for number, item in enumerate(p for p in planned if p.recorded_day <= day):
+        try:
+            event = loads(item.value)
+        except ValueError:  # a malformed message goes as it is
+            event = None
+        if isinstance(event, dict) and "recorded_at" in event:
+            event["recorded_at"] = (start + timedelta(seconds=number)).isoformat()
+            messages.append((item.key, dumps(event)))
+        else:
+            messages.append((item.key, item.value))
+    return messages
 
 
 async def run_simulation(

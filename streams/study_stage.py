@@ -98,7 +98,6 @@ class StudyStage:
             partition = result.partitions[study_id]
             update = state.advance(self._watermark[partition])
             self._publish(update, result, now, partition=partition, today=as_of)
-        self._refresh_study_gauge()
         return result
 
     def sweep(
@@ -106,20 +105,20 @@ class StudyStage:
     ) -> StageResult:
         """Re-evaluate every study of a partition on a new UK day (and on start-up)."""
         result = StageResult()
-        self._study_states[partition] = {}
+        self.forget_partition(partition, keep_watermark=True)  # rebuilt from the sweep
         for state in states:
             result.states[state.study_id] = state
             result.partitions[state.study_id] = partition
             update = state.advance(as_of)
             self._publish(update, result, now, partition=partition, today=as_of, daily=True)
-        self._refresh_study_gauge()
         return result
 
-    def forget_partition(self, partition: int) -> None:
+    def forget_partition(self, partition: int, *, keep_watermark: bool = False) -> None:
         """A rebalance took the partition away: its studies leave this worker's gauges."""
-        self._study_states.pop(partition, None)
-        self._watermark.pop(partition, None)
-        self._refresh_study_gauge()
+        for states in self._study_states.pop(partition, {}).values():
+            self._count_study_clocks(states, -1)
+        if not keep_watermark:
+            self._watermark.pop(partition, None)
 
     # -- internals ----------------------------------------------------------------------
 
@@ -205,18 +204,18 @@ class StudyStage:
 
     def _track_study_clocks(self, partition: int, study_id: str, clocks: list[Clock]) -> None:
         states = tuple((c.kpi.value, c.state.value) for c in clocks if c.kpi in STUDY_KPIS)
-        self._study_states.setdefault(partition, {})[study_id] = states
+        owned = self._study_states.setdefault(partition, {})
+        previous = owned.get(study_id, ())
+        if previous != states:
+            owned[study_id] = states
+            self._count_study_clocks(previous, -1)
+            self._count_study_clocks(states, +1)
 
-    def _refresh_study_gauge(self) -> None:
-        totals: Counter[tuple[str, str]] = Counter()
-        for owned in self._study_states.values():
-            for states in owned.values():
-                totals.update(states)
-        for labels in set(self._study_totals) - set(totals):
-            self.metrics.study_clocks.labels(*labels).set(0)
-        for labels, count in totals.items():
-            self.metrics.study_clocks.labels(*labels).set(count)
-        self._study_totals = totals
+    def _count_study_clocks(self, states: tuple[tuple[str, str], ...], sign: int) -> None:
+        """Move the study gauge by one study's clocks (a count kept, not re-summed)."""
+        for labels in states:
+            self._study_totals[labels] += sign
+            self.metrics.study_clocks.labels(*labels).set(self._study_totals[labels])
 
     def _region(self, site_id: str | None) -> str:
         return "" if site_id is None else self.region_of(site_id)

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry
 
-from events.codec import dumps, loads
+from events.codec import loads
 from setupmon.settings import Settings
-from setupmon.simulator import plan_events
+from setupmon.simulator import entered_on, plan_events
 from setupmon.sites import load_sites, read_sites
 from streams.messages import Incoming
 from streams.metrics import SetupmonMetrics
@@ -34,19 +34,7 @@ def entered_today(studies: int) -> list[tuple[bytes, bytes]]:
     planned = plan_events(
         site_ids, studies=studies, first_day=TODAY - timedelta(300), span_days=200, seed=7
     )
-    messages = []
-    start = datetime(2025, 6, 1, 7, 0, tzinfo=UTC)
-    for number, item in enumerate(p for p in planned if p.recorded_day <= TODAY):
-        try:
-            event = loads(item.value)
-        except ValueError:  # the simulator's malformed messages go as they are
-            event = None
-        if isinstance(event, dict) and "recorded_at" in event:
-            event["recorded_at"] = (start + timedelta(seconds=number)).isoformat()
-            messages.append((item.key, dumps(event)))
-        else:
-            messages.append((item.key, item.value))
-    return messages
+    return entered_on(planned, TODAY)
 
 
 def replay(settings: Settings, messages: list[tuple[bytes, bytes]]) -> tuple[set[str], dict]:
