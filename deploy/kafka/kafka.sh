@@ -366,7 +366,9 @@ cmd_up() {
     read -r -a heap <<<"$KAFKA_HEAP"
     : >"$OUT_LOG"
     SERVER_LOG_OFFSET="$(stat -c %s "$APP_LOG_DIR/server.log" 2>/dev/null || echo 0)"
-    nohup "$JAVA" \
+    # setsid: its own session, so a signal to our process group (a Ctrl-C, a CI timeout)
+    # does not take the broker down with the command that started it.
+    setsid nohup "$JAVA" \
         "${heap[@]}" \
         -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 \
         -XX:+ExplicitGCInvokesConcurrent -XX:MaxInlineLevel=15 \
