@@ -13,8 +13,3 @@ def uk_date(moment: datetime) -> date:
     if moment.tzinfo is None:
         raise ValueError("uk_date needs an aware datetime")
     return moment.astimezone(UK).date()
-
-
-def uk_today(now: datetime) -> date:
-    """Today in the UK for a wall-clock reading taken by the caller."""
-    return uk_date(now)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from events.calendar import uk_today
+from events.calendar import uk_date
 from events.codec import dumps_pretty
 from events.validation import DATE_PATTERN
 from setupmon.errors import SetupmonError
@@ -121,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _run_evaluate(args: argparse.Namespace) -> int:
     from setupmon.evaluate import evaluate_file
 
-    as_of = args.as_of or uk_today(datetime.now(UTC))
+    as_of = args.as_of or uk_date(datetime.now(UTC))
     if not args.events.is_file():
         raise SetupmonError(f"no such file: {args.events}")
     document = evaluate_file(args.events, as_of)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Iterable, Sequence
+from collections.abc import Awaitable, Iterable
 from datetime import date
 from typing import Any
 
@@ -150,26 +150,19 @@ class SetupmonWorker:
             if event.message.topic == self.topics.study_ticks:
                 await self._sweep_studies(event)
             else:
-                await self._ingest([event])
+                await self._ingest(event)
                 self._next_offset[event.message.partition] = event.message.offset + 1
 
-    async def _ingest(self, events: Sequence[Any]) -> None:
-        by_partition = {event.message.partition: event for event in events}
-        incoming = [
-            Incoming(
-                e.message.key,
-                e.message.value,
-                e.message.topic,
-                e.message.partition,
-                e.message.offset,
-            )
-            for e in events
-        ]
+    async def _ingest(self, event: Any) -> None:
+        message = event.message
+        incoming = Incoming(
+            message.key, message.value, message.topic, message.partition, message.offset
+        )
         result = self.study_stage.ingest(
-            incoming, self._load_study, as_of=self.calendar.today(), now=self.calendar.now()
+            [incoming], self._load_study, as_of=self.calendar.today(), now=self.calendar.now()
         )
         await self._send_all(result.outputs)
-        self._store_studies(result, by_partition)
+        self._store_studies(result, event)
 
     async def _sweep_studies(self, tick: Any) -> None:
         partition = tick.message.partition
@@ -182,17 +175,18 @@ class SetupmonWorker:
             states, partition=partition, as_of=as_of, now=self.calendar.now()
         )
         await self._send_all(result.outputs)
-        self._store_studies(result, {partition: tick})
+        self._store_studies(result, tick)
 
     def _load_study(self, study_id: str) -> StudyState | None:
         raw = self.studies.get(study_id.encode())
         return None if raw is None else StudyState.from_json(loads(raw)["state"])
 
-    def _store_studies(self, result: StageResult, events: dict[int, Any]) -> None:
+    def _store_studies(self, result: StageResult, event: Any) -> None:
+        """Write back the states an event (or a tick) touched: all on its partition."""
+        partition = event.message.partition
         for study_id, state in result.states.items():
-            partition = result.partitions[study_id]
             value = dumps({"partition": partition, "state": state.to_json()})
-            self._put(self.studies, events[partition], study_id.encode(), value)
+            self._put(self.studies, event, study_id.encode(), value)
 
     # -- site agent ---------------------------------------------------------------------
 
@@ -254,12 +248,18 @@ class SetupmonWorker:
         today = self.calendar.today()
         value = dumps({"as_of": today.isoformat(), "tick": today.isoformat()})
         pending = []
-        for tp in self.app.assignor.assigned_actives():
-            if tp.topic not in (self.topics.milestones, self.topics.site_clocks):
-                continue
+        owned = [
+            tp
+            for tp in self.app.assignor.assigned_actives()
+            if tp.topic in (self.topics.milestones, self.topics.site_clocks)
+        ]
+        lags = {
+            tp.partition: await self._lag(tp) for tp in owned if tp.topic == self.topics.milestones
+        }
+        for tp in owned:
             target = self.topics.study_ticks if tp.topic == self.topics.milestones else tp.topic
             if tp.topic == self.topics.milestones:
-                if await self._lagging(tp):
+                if lags[tp.partition] > LAG_TOLERANCE:
                     continue  # catch up in event time first; the tick follows once caught up
                 if self._ticked.get(
                     (target, tp.partition)
@@ -275,9 +275,9 @@ class SetupmonWorker:
         if pending:
             await asyncio.gather(*pending)
             log.info("sent %d day ticks for %s", len(pending), today)
-        await self._watch_for_stalls()
+        self._watch_for_stalls(lags)
 
-    async def _watch_for_stalls(self) -> None:
+    def _watch_for_stalls(self, lags: dict[int, int]) -> None:
         """Flag a milestones partition that has work waiting but has not moved for a while.
 
         faust-streaming can leave a partition unfetched after quick successive rebalances
@@ -285,16 +285,13 @@ class SetupmonWorker:
         """
         now = time.monotonic()
         stalled = set()
-        for tp in self.app.assignor.assigned_actives():
-            if tp.topic != self.topics.milestones:
-                continue
-            offset = self._next_offset.get(tp.partition, -1)
-            previous = self._progress.get(tp.partition)
-            lagging = await self._lagging(tp)
+        for partition, lag in lags.items():
+            offset = self._next_offset.get(partition, -1)
+            previous = self._progress.get(partition)
             if previous is None or previous[0] != offset:
-                self._progress[tp.partition] = (offset, now)
-            elif now - previous[1] > STALL_SECONDS and lagging:
-                stalled.add(tp.partition)
+                self._progress[partition] = (offset, now)
+            elif now - previous[1] > STALL_SECONDS and lag > LAG_TOLERANCE:
+                stalled.add(partition)
         if stalled != self.stalled:
             log.error("milestones partitions not progressing: %s", sorted(stalled) or "none")
         self.stalled = stalled
@@ -305,9 +302,6 @@ class SetupmonWorker:
         watermark = self.study_stage.watermark(partition)
         moved = self._ticked_at_offset.get(partition) != self._next_offset.get(partition)
         return moved and watermark is not None and watermark < today
-
-    async def _lagging(self, tp: Any) -> bool:
-        return await self._lag(tp) > LAG_TOLERANCE
 
     async def _lag(self, tp: Any) -> int:
         """Messages on a milestones partition not processed yet (also exported)."""

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 
-from events.calendar import uk_today
+from events.calendar import uk_date
 from setupmon.errors import ConfigError
 
 
@@ -25,7 +25,7 @@ class Calendar(Protocol):
 
 class LiveCalendar:
     def today(self) -> date:
-        return uk_today(self.now())
+        return uk_date(self.now())
 
     def now(self) -> datetime:
         return datetime.now(UTC)

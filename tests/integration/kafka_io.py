@@ -66,6 +66,16 @@ async def read_all(settings: Settings, topic: str) -> list[Record]:
         await consumer.stop()
 
 
+def wait_until(
+    condition: Callable[[], object], *, timeout: float = 60.0, what: str, interval: float = 0.3
+) -> None:
+    """Poll until `condition()` is truthy; fails naming `what` when `timeout` runs out."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out after {timeout}s waiting for {what}"
+        time.sleep(interval)
+
+
 def wait_for(
     read: Callable[[], list[Record]],
     ready: Callable[[list[Record]], bool],
@@ -73,17 +83,16 @@ def wait_for(
     timeout: float = 60.0,
     what: str = "records",
 ) -> list[Record]:
-    """Poll `read` until `ready` holds; fails with what was seen when it times out."""
-    deadline = time.monotonic() + timeout
+    """Poll `read` until `ready` holds on what it returned; returns those records."""
     seen: list[Record] = []
-    while time.monotonic() < deadline:
+
+    def done() -> bool:
+        nonlocal seen
         seen = read()
-        if ready(seen):
-            return seen
-        time.sleep(0.5)
-    raise AssertionError(
-        f"timed out after {timeout}s waiting for {what}; saw {len(seen)}: {seen[:5]}"
-    )
+        return ready(seen)
+
+    wait_until(done, timeout=timeout, what=what, interval=0.5)
+    return seen
 
 
 def run(coroutine: Coroutine[Any, Any, T]) -> T:

@@ -14,7 +14,7 @@ import pytest
 from events.codec import dumps, loads
 from setupmon.settings import Settings
 from setupmon.sites import load_sites, read_sites
-from tests.integration.kafka_io import produce, read_all, run
+from tests.integration.kafka_io import produce, read_all, run, wait_for, wait_until
 from tests.integration.receivers import SmtpServer, Webhook
 from tests.integration.scenario import keyed, milestone
 from tests.integration.test_pipeline import calendar
@@ -46,11 +46,12 @@ def notifier(start_worker, settings: Settings, smtp: SmtpServer, **env: str):
             **env,
         },
     )
-    deadline = time.monotonic() + 60
-    while "notifier ready" not in process.log_tail(200):
+
+    def ready() -> bool:
         assert process.process.poll() is None, process.log_tail()
-        assert time.monotonic() < deadline, "notifier never ready"
-        time.sleep(0.2)
+        return "notifier ready" in process.log_tail(200)
+
+    wait_until(ready, what="the notifier to be ready")
     return process
 
 
@@ -72,13 +73,6 @@ def alert(number: int, kind: str = "breached", site: str = "RGT") -> dict:
     }
 
 
-def until(condition, timeout: float = 60, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out: {what}"
-        time.sleep(0.2)
-
-
 def test_a_pipeline_breach_reaches_email_and_webhook_once_each(
     settings: Settings, start_worker, tmp_path: Path
 ) -> None:
@@ -93,7 +87,7 @@ def test_a_pipeline_breach_reaches_email_and_webhook_once_each(
         run(produce(settings, settings.topic("milestones"), keyed(events)))
         # site_open: 1 Dec + 60 = due 30 Jan; on 1 Mar 90 days have run: breached, 30 days
         # over. approval_to_first_participant: 90 of 90 days (90*4 >= 270, not over): at risk.
-        until(
+        wait_until(
             lambda: len(smtp.inbox.messages) >= 2 and len(webhook.requests) >= 2, what="deliveries"
         )
         time.sleep(2)
@@ -129,11 +123,11 @@ def test_stopped_mid_delivery_every_alert_reaches_each_contact_once(
         alerts = [alert(n) for n in range(12)]
         run(produce(settings, settings.topic("alerts"), [(b"RGT", dumps(a)) for a in alerts]))
         notify = notifier(start_worker, settings, smtp)
-        until(lambda: len(webhook.requests) >= 3, what="some deliveries")
+        wait_until(lambda: len(webhook.requests) >= 3, what="some deliveries")
         notify.stop(sig)  # while webhook requests are in flight
         webhook.delay = 0
         notifier(start_worker, settings, smtp)
-        until(
+        wait_until(
             lambda: (
                 len({r["delivery_id"] for r in webhook.requests}) >= 12
                 and len({m["Message-ID"] for m in smtp.inbox.messages}) >= 12
@@ -177,15 +171,10 @@ def test_failing_webhook_is_retried_then_undeliverable_with_the_reason(
             )
         )
         notifier(start_worker, settings, smtp, SETUPMON_NOTIFY_ATTEMPTS="4")
-        until(lambda: len(broken.requests) >= 4, what="four attempts at the broken webhook")
-        undeliverable: list = []
-        until(
-            lambda: bool(
-                undeliverable.extend(
-                    run(read_all(settings, settings.topic("alerts.undeliverable")))
-                )
-                or undeliverable
-            ),
+        wait_until(lambda: len(broken.requests) >= 4, what="four attempts at the broken webhook")
+        undeliverable = wait_for(
+            lambda: run(read_all(settings, settings.topic("alerts.undeliverable"))),
+            lambda records: len(records) >= 1,
             what="the undeliverable record",
         )
         time.sleep(1)
@@ -207,7 +196,7 @@ def test_digest_mode_sends_one_message_for_many_alerts(
             )
         )
         notifier(start_worker, settings, smtp, SETUPMON_NOTIFY_DIGEST_SECONDS="2")
-        until(lambda: smtp.inbox.messages and webhook.requests, what="the digest")
+        wait_until(lambda: smtp.inbox.messages and webhook.requests, what="the digest")
         time.sleep(3)
         assert len(smtp.inbox.messages) == 1 and len(webhook.requests) == 1
         assert (
@@ -241,7 +230,7 @@ def test_a_breach_still_open_past_the_limit_is_escalated_to_the_region(
             SETUPMON_REGION_CONTACTS=str(contacts),
             SETUPMON_ESCALATE_AFTER_DAYS="0",
         )
-        until(
+        wait_until(
             lambda: any(m["To"] == "rdn.east@nhs.example" for m in smtp.inbox.messages),
             what="the escalation",
         )
@@ -294,6 +283,6 @@ def test_email_goes_over_starttls_with_a_login(
             SETUPMON_SMTP_USERNAME="user",
             SETUPMON_SMTP_PASSWORD="secret",
         )
-        until(lambda: smtp.inbox.messages, what="the email over TLS")
+        wait_until(lambda: smtp.inbox.messages, what="the email over TLS")
         assert smtp.logins == ["user"]
         assert smtp.inbox.messages[0]["To"] == "rd@raj.nhs.example"

@@ -11,7 +11,7 @@ import pytest
 from events.codec import dumps, loads
 from setupmon.settings import Settings
 from setupmon.sites import load_sites, read_sites
-from tests.integration.kafka_io import Record, produce, read_all, run, wait_for
+from tests.integration.kafka_io import Record, produce, read_all, run, wait_for, wait_until
 from tests.integration.scenario import SITES_CSV, keyed, milestone, registered
 
 pytestmark = pytest.mark.integration
@@ -70,10 +70,9 @@ def test_scripted_scenario_raises_exactly_the_expected_alerts(
 
     # A's next line is approval_to_first_participant at risk on 19 Apr: stop before it.
     horizon = date(2025, 4, 18)
-    deadline = time.monotonic() + 60
-    while _status_day(settings, "CPMS-A1") <= horizon:
-        assert time.monotonic() < deadline, "the calendar never passed the horizon"
-        time.sleep(0.5)
+    wait_until(
+        lambda: _status_day(settings, "CPMS-A1") > horizon, what="the calendar to pass the horizon"
+    )
     raised = {
         loads(r.value)["alert_id"]: loads(r.value)
         for r in run(read_all(settings, settings.topic("alerts")))

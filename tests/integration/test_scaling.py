@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from setupmon.settings import Settings
-from tests.integration.kafka_io import produce, run
+from tests.integration.kafka_io import produce, run, wait_until
 from tests.integration.ports import free_port
 from tests.integration.scenario import keyed, milestone
 from tests.integration.test_pipeline import calendar
@@ -25,13 +25,6 @@ SERIES = re.compile(r'^trial_setup_clocks\{kpi="site_open",region="[^"]*",site="
 def exported_sites(worker) -> set[str]:
     _, text = worker.get("/metrics")
     return set(SERIES.findall(text))
-
-
-def wait_until(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.5)
 
 
 def test_two_workers_split_the_sites_and_one_takes_over(
@@ -50,7 +43,9 @@ def test_two_workers_split_the_sites_and_one_takes_over(
     run(produce(settings, settings.topic("milestones"), keyed(events)))
 
     wait_until(
-        lambda: exported_sites(first) | exported_sites(second) == set(SITES), 90, "all sites"
+        lambda: exported_sites(first) | exported_sites(second) == set(SITES),
+        timeout=90,
+        what="all sites",
     )
     mine, theirs = exported_sites(first), exported_sites(second)
     assert mine and theirs, "both workers should own some partitions"
@@ -60,4 +55,8 @@ def test_two_workers_split_the_sites_and_one_takes_over(
     # unfetched when rebalances follow each other within seconds (faust-streaming#629).
     time.sleep(5)
     second.stop(signal.SIGTERM)
-    wait_until(lambda: exported_sites(first) == set(SITES), 90, "the first worker to take over")
+    wait_until(
+        lambda: exported_sites(first) == set(SITES),
+        timeout=90,
+        what="the first worker to take over",
+    )
