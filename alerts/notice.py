@@ -9,6 +9,8 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date
 
+from alerts.decide import AlertId
+
 # What to record to stop each clock, in the words of a trust's local portfolio system.
 ACTION = {
     "site_open": "open the study to recruitment and record the date as site_opened",
@@ -72,6 +74,9 @@ def describe(alert: dict[str, object], site_name: str) -> str:
         f" at {where}, sponsor {alert.get('sponsor_id') or 'unknown'}.",
         f"The {alert['limit_days']}-day clock started {alert['start_date']} and is due {due}.",
     ]
+    if kind != "cleared" and AlertId.parse(str(alert["alert_id"])).episode > 1:
+        again = "breached" if kind == "breached" else "at risk"
+        lines.append(f"It is {again} again: an earlier alert about this clock was cleared.")
     if kind == "cleared":
         lines.append("No action is needed: corrected data shows this clock is no longer overdue.")
     elif kind == "at_risk":

@@ -25,6 +25,7 @@ from pathlib import Path
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from alerts.channels import Channels, DeliveryFailed
+from alerts.decide import AlertId, AlertKind, ClockId
 from alerts.notice import Notice, compose, delivery_key
 from events.codec import dumps, loads
 from setupmon.errors import ConfigError
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 
 Contact = tuple[str, str]  # (channel, address)
 ESCALATION_CHECK_SECONDS = 5.0
+KIND_ORDER = {AlertKind.AT_RISK: 0, AlertKind.BREACHED: 1, AlertKind.CLEARED: 2}
 
 
 def read_region_contacts(path: str) -> dict[str, list[Contact]]:
@@ -56,6 +58,21 @@ def read_region_contacts(path: str) -> dict[str, list[Contact]]:
             f"SETUPMON_REGION_CONTACTS={path}: {exc!r} (columns: region,channel,address)"
         ) from exc
     return dict(contacts)
+
+
+def latest_alert_per_clock(records: list[dict[str, object]]) -> list[dict[str, object]]:
+    """The latest alert on record about each clock (delivered or not): the highest
+    episode, then the kind that comes last in an episode (at_risk, breached, cleared)."""
+    latest: dict[ClockId, tuple[tuple[int, int], dict[str, object]]] = {}
+    for record in records:
+        alert = record.get("alert")
+        if not isinstance(alert, dict):
+            continue
+        alert_id = AlertId.parse(str(alert["alert_id"]))
+        rank = (alert_id.episode, KIND_ORDER[alert_id.kind])
+        if alert_id.clock not in latest or latest[alert_id.clock][0] < rank:
+            latest[alert_id.clock] = (rank, alert)
+    return [alert for _, alert in latest.values()]
 
 
 class Notifier:
@@ -216,16 +233,19 @@ class Notifier:
     # -- escalation ---------------------------------------------------------------------
 
     async def escalate(self) -> None:
-        """Send each breach still breached after the limit to its region's contacts, once."""
+        """Send each breach still breached after the limit to its region's contacts, once.
+
+        Only a clock's latest breach counts: after a `cleared` and a new breach (the next
+        episode), the escalation waits for the new breach's own limit.
+        """
         now = asyncio.get_running_loop().time()
         if not self.region_contacts or now - self._escalation_check < ESCALATION_CHECK_SECONDS:
             return
         self._escalation_check = now
         today = self.calendar.today()
         due: dict[Contact, list[dict[str, object]]] = defaultdict(list)
-        for record in list(self.ledger.records.values()):
-            alert = record.get("alert")
-            if not isinstance(alert, dict) or alert.get("kind") != "breached":
+        for alert in latest_alert_per_clock(list(self.ledger.records.values())):
+            if alert.get("kind") != "breached":
                 continue
             raised = date.fromisoformat(str(alert["as_of"]))
             if (

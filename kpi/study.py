@@ -7,7 +7,7 @@ This is the incremental API the stream uses (and `evaluate` uses in one batch):
     update = state.advance(as_of)           # clocks, what changed, alerts to raise
 
 `apply` only records the event; `advance` evaluates the clocks as of a UK day, decides alerts
-against the ones already raised, and remembers what it reported. Call `advance` after a batch
+against each clock's alert episodes, and remembers what it reported. Call `advance` after a batch
 of events and whenever the UK date changes. The state is a plain value: `to_json`/`from_json`
 give a compact form for a Faust table. Applying the same events in any order gives the same
 state, and a duplicate or replayed event changes nothing.
@@ -19,14 +19,14 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from alerts.decide import Alert, decide_alerts
+from alerts.decide import Alert, AlertId, AlertKind, ClockId, Episode, decide_alerts, record
 from events.milestones import Milestone, MilestoneKind
 from kpi.build import build_clocks, site_summaries
 from kpi.clocks import Clock
 from kpi.facts import StudyFacts, facts_as_of
 from kpi.versions import Version, VersionList
 
-STATE_FORMAT = 1
+STATE_FORMAT = 2  # 2: alert episodes; format 1 (a set of raised alert IDs) is still read
 
 
 class EventOutcome(StrEnum):
@@ -67,8 +67,8 @@ class StudyUpdate:
 class StudyState:
     __slots__ = (
         "_event_ids",
+        "episodes",
         "evaluated_on",
-        "raised",
         "reported",
         "reported_sponsor",
         "study_id",
@@ -78,7 +78,8 @@ class StudyState:
     def __init__(self, study_id: str) -> None:
         self.study_id = study_id
         self.versions: dict[tuple[str, MilestoneKind], VersionList] = {}
-        self.raised: set[str] = set()
+        # each alerted clock's latest episode (CONTRACT.md section 3)
+        self.episodes: dict[ClockId, Episode] = {}
         # clock key -> fingerprint of what the last advance reported, to tell what changed
         self.reported: dict[str, str] = {}
         self.reported_sponsor: str | None = None
@@ -103,17 +104,25 @@ class StudyState:
     def clocks(self, as_of: date) -> list[Clock]:
         return build_clocks(self.study_id, self.facts(as_of), as_of)
 
-    def advance(self, as_of: date) -> StudyUpdate:
-        """Evaluate as of `as_of`, or as of the last day evaluated if that is later."""
+    def advance(self, as_of: date, *, hold_back_before: date | None = None) -> StudyUpdate:
+        """Evaluate as of `as_of`, or as of the last day evaluated if that is later.
+
+        Alerts judged as of a day before `hold_back_before` come back marked `held`
+        (see `alerts.decide.decide_alerts`); they count as raised all the same."""
         if self.evaluated_on is not None and self.evaluated_on > as_of:
             as_of = self.evaluated_on
         self.evaluated_on = as_of
         facts = self.facts(as_of)
         clocks = build_clocks(self.study_id, facts, as_of)
         alerts = decide_alerts(
-            clocks, self.raised, sponsor_id=facts.sponsor_id, atimp=facts.atimp, as_of=as_of
+            clocks,
+            self.episodes,
+            sponsor_id=facts.sponsor_id,
+            atimp=facts.atimp,
+            as_of=as_of,
+            hold_back_before=hold_back_before,
         )
-        self.raised.update(alert.alert_id for alert in alerts)
+        record(self.episodes, alerts)
         fingerprints = {clock.key: _fingerprint(clock) for clock in clocks}
         changed = [c for c in clocks if self.reported.get(c.key) != fingerprints[c.key]]
         removed = sorted(set(self.reported) - set(fingerprints))
@@ -132,7 +141,10 @@ class StudyState:
                 for (site_id, milestone), versions in sorted(self.versions.items())
                 for version in versions
             ],
-            "raised": sorted(self.raised),
+            "episodes": sorted(
+                [identity.format(), episode.number, sorted(episode.kinds), episode.announced]
+                for identity, episode in self.episodes.items()
+            ),
             "reported": self.reported,
             "reported_sponsor": self.reported_sponsor,
             "evaluated_on": None if self.evaluated_on is None else self.evaluated_on.isoformat(),
@@ -140,7 +152,7 @@ class StudyState:
 
     @classmethod
     def from_json(cls, data: dict[str, object]) -> StudyState:
-        if data.get("format") != STATE_FORMAT:
+        if data.get("format") not in (1, STATE_FORMAT):
             raise ValueError(f"unknown study state format {data.get('format')!r}")
         study_id = data["study_id"]
         assert isinstance(study_id, str)  # noqa: S101
@@ -153,10 +165,9 @@ class StudyState:
             grouped.setdefault((site_id, MilestoneKind(milestone)), []).append(version)
             state._event_ids.add(version.event_id)
         state.versions = {key: VersionList(versions) for key, versions in grouped.items()}
-        raised = data["raised"]
         reported = data["reported"]
-        assert isinstance(raised, list) and isinstance(reported, dict)  # noqa: S101
-        state.raised = set(raised)
+        assert isinstance(reported, dict)  # noqa: S101
+        state.episodes = _read_episodes(data)
         state.reported = dict(reported)
         sponsor = data.get("reported_sponsor")
         state.reported_sponsor = sponsor if isinstance(sponsor, str) else None
@@ -165,6 +176,26 @@ class StudyState:
             date.fromisoformat(evaluated_on) if isinstance(evaluated_on, str) else None
         )
         return state
+
+
+def _read_episodes(data: dict[str, object]) -> dict[ClockId, Episode]:
+    if data["format"] == 1:
+        # Format 1 kept the IDs raised, each kind once per clock: one episode each.
+        raised = data["raised"]
+        assert isinstance(raised, list)  # noqa: S101
+        episodes: dict[ClockId, Episode] = {}
+        for text in raised:
+            alert_id = AlertId.parse(text)
+            kinds = episodes.get(alert_id.clock, Episode(1, frozenset())).kinds
+            # whether it was held back was not kept: take it as sent, so later ones are too
+            episodes[alert_id.clock] = Episode(1, kinds | {alert_id.kind}, announced=True)
+        return episodes
+    rows = data["episodes"]
+    assert isinstance(rows, list)  # noqa: S101
+    return {
+        ClockId.parse(identity): Episode(number, frozenset(AlertKind(k) for k in kinds), announced)
+        for identity, number, kinds, announced in rows
+    }
 
 
 def _fingerprint(clock: Clock) -> str:

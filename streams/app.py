@@ -25,6 +25,7 @@ from datetime import date
 from typing import Any
 
 import faust
+from faust.types import TP
 from prometheus_client import CollectorRegistry, generate_latest
 
 from events.codec import dumps, loads
@@ -37,6 +38,7 @@ from streams.metrics import SetupmonMetrics
 from streams.site_registry import SiteRegistry
 from streams.site_stage import SiteStage
 from streams.study_stage import StageResult, StudyStage
+from streams.ticks import StudyTicks
 from streams.topics import TopicNames
 
 log = logging.getLogger(__name__)
@@ -82,9 +84,9 @@ class SetupmonWorker:
             alert_horizon_days=settings.alert_horizon_days,
         )
         self.site_stage = SiteStage(self.topics, self.metrics, self.site_registry.region_of)
-        self._ticked: dict[tuple[str, int], date] = {}
+        self._ticked: dict[int, date] = {}  # site-clocks partition -> day of its last tick
         self._next_offset: dict[int, int] = {}  # per milestones partition, after processing
-        self._ticked_at_offset: dict[int, int | None] = {}  # where the last tick found it
+        self.study_ticks = StudyTicks(LAG_TOLERANCE)
         # milestones partition -> (offset processed, monotonic time it last moved)
         self._progress: dict[int, tuple[int, float]] = {}
         self.stalled: set[int] = set()
@@ -147,11 +149,17 @@ class SetupmonWorker:
         # One event at a time: Faust 0.15's take_events stalled here (see README), and the
         # outputs of each event must be acknowledged before its state is written.
         async for event in stream.events():
+            partition = event.message.partition
             if event.message.topic == self.topics.study_ticks:
-                await self._sweep_studies(event)
+                tick = loads(event.message.value)
+                day = date.fromisoformat(tick["as_of"])
+                self.study_ticks.received(partition, day, int(tick.get("through", 0)))
             else:
                 await self._ingest(event)
-                self._next_offset[event.message.partition] = event.message.offset + 1
+                self._next_offset[partition] = event.message.offset + 1
+            sweep_day = self.study_ticks.ready(partition, self._processed(partition))
+            if sweep_day is not None:
+                await self._sweep_studies(partition, sweep_day, event)
 
     async def _ingest(self, event: Any) -> None:
         message = event.message
@@ -164,9 +172,7 @@ class SetupmonWorker:
         await self._send_all(result.outputs)
         self._store_studies(result, event)
 
-    async def _sweep_studies(self, tick: Any) -> None:
-        partition = tick.message.partition
-        as_of = date.fromisoformat(loads(tick.message.value)["as_of"])
+    async def _sweep_studies(self, partition: int, as_of: date, event: Any) -> None:
         states = [
             StudyState.from_json(entry["state"])
             for _, entry in self._entries(self.studies, partition)
@@ -175,7 +181,7 @@ class SetupmonWorker:
             states, partition=partition, as_of=as_of, now=self.calendar.now()
         )
         await self._send_all(result.outputs)
-        self._store_studies(result, tick)
+        self._store_studies(result, event)
 
     def _load_study(self, study_id: str) -> StudyState | None:
         raw = self.studies.get(study_id.encode())
@@ -244,9 +250,9 @@ class SetupmonWorker:
     # -- time ---------------------------------------------------------------------------
 
     async def _tick(self) -> None:
-        """Send a tick to every owned partition whose day has not been swept yet."""
+        """Send a day tick to every owned partition that is due one (streams/ticks.py says
+        when for milestones partitions; site-clocks partitions once a UK day)."""
         today = self.calendar.today()
-        value = dumps({"as_of": today.isoformat(), "tick": today.isoformat()})
         pending = []
         owned = [
             tp
@@ -257,20 +263,21 @@ class SetupmonWorker:
             tp.partition: await self._lag(tp) for tp in owned if tp.topic == self.topics.milestones
         }
         for tp in owned:
-            target = self.topics.study_ticks if tp.topic == self.topics.milestones else tp.topic
+            value: dict[str, object] = {"as_of": today.isoformat(), "tick": today.isoformat()}
             if tp.topic == self.topics.milestones:
-                if lags[tp.partition] > LAG_TOLERANCE:
-                    continue  # catch up in event time first; the tick follows once caught up
-                if self._ticked.get(
-                    (target, tp.partition)
-                ) == today and not self._caught_up_on_old_days(tp.partition, today):
+                target = self.topics.study_ticks
+                lag = lags[tp.partition]
+                behind = self.study_stage.has_studies_behind(tp.partition)
+                if not self.study_ticks.decide(tp.partition, today, lag=lag, behind=behind):
                     continue
-                self._ticked_at_offset[tp.partition] = self._next_offset.get(tp.partition)
-            elif self._ticked.get((target, tp.partition)) == today:
-                continue
-            self._ticked[(target, tp.partition)] = today
+                value["through"] = self._processed(tp.partition) + lag
+            else:
+                target = tp.topic
+                if self._ticked.get(tp.partition) == today:
+                    continue
+                self._ticked[tp.partition] = today
             pending.append(
-                await self.app.producer.send(target, None, value, tp.partition, None, None)
+                await self.app.producer.send(target, None, dumps(value), tp.partition, None, None)
             )
         if pending:
             await asyncio.gather(*pending)
@@ -296,22 +303,22 @@ class SetupmonWorker:
             log.error("milestones partitions not progressing: %s", sorted(stalled) or "none")
         self.stalled = stalled
 
-    def _caught_up_on_old_days(self, partition: int, today: date) -> bool:
-        """Events recorded on past days were read since the last tick: evaluate them as of
-        today now, so late data raises its alerts at once rather than at the next midnight."""
-        watermark = self.study_stage.watermark(partition)
-        moved = self._ticked_at_offset.get(partition) != self._next_offset.get(partition)
-        return moved and watermark is not None and watermark < today
+    def _processed(self, partition: int) -> int:
+        """The next milestones offset this worker will process on the partition."""
+        processed = self._next_offset.get(partition)
+        if processed is None:
+            # Nothing processed since the assignment: it starts from the committed offset.
+            # (Faust's fetch position can be ahead of it, with messages not processed yet.)
+            tp = TP(self.topics.milestones, partition)
+            processed = self.app.consumer._committed_offset.get(tp) or 0
+        return processed
 
     async def _lag(self, tp: Any) -> int:
         """Messages on a milestones partition not processed yet (also exported)."""
         highwater = self.app.consumer.highwater(tp)
         if highwater is None:
             return 0
-        processed = self._next_offset.get(tp.partition)
-        if processed is None:
-            processed = await self.app.consumer.position(tp) or 0
-        lag = max(0, int(highwater) - processed)
+        lag = max(0, int(highwater) - self._processed(tp.partition))
         self.metrics.consumer_lag.labels(str(tp.partition)).set(lag)
         return lag
 
@@ -321,12 +328,16 @@ class SetupmonWorker:
         self._ticked.clear()
         self._key_index.clear()
         self._progress.clear()
+        self.study_ticks.reset()
 
     def _on_revoked(self, sender: Any, revoked: Iterable[Any], **kwargs: Any) -> None:
         self._key_index.clear()
         for tp in revoked:
             if tp.topic == self.topics.milestones:
                 self.study_stage.forget_partition(tp.partition)
+                # another worker may move it on: start again from its committed offset
+                self._next_offset.pop(tp.partition, None)
+                self._progress.pop(tp.partition, None)
                 try:
                     self.metrics.consumer_lag.remove(str(tp.partition))
                 except KeyError:

@@ -56,13 +56,10 @@ class StudyStage:
         # study-level clock states per partition, to keep the gauge to owned partitions
         self._study_states: dict[int, dict[str, tuple[tuple[str, str], ...]]] = {}
         self._study_totals: Counter[tuple[str, str]] = Counter()
-        # Event time per partition: the latest UK day recorded by the events read so far (at
-        # most today). Events are evaluated as of it, so a backlog replayed in recorded order
-        # (after an outage, or a first deploy on history) is judged as it would have been
-        # live: an approval recorded a week after its submission does not first look like a
-        # breach as of today, raise an alert and clear it a moment later. Day ticks, which
-        # the app sends only to partitions that have caught up, evaluate as of today.
-        self._watermark: dict[int, date] = {}
+        # Studies per partition judged as of a day before today (their own events reach no
+        # further): the next day tick, once the partition has caught up, judges them as of
+        # today, so late data raises its alerts within a tick rather than at midnight.
+        self._behind: dict[int, set[str]] = {}
 
     # -- milestones ---------------------------------------------------------------------
 
@@ -74,8 +71,16 @@ class StudyStage:
         as_of: date,
         now: datetime,
     ) -> StageResult:
-        """Apply a batch; `as_of` is today, the latest day any evaluation may use."""
+        """Apply a batch; `as_of` is today, the latest day any evaluation may use.
+
+        Event time is per study: each study is judged as of the latest UK day its own events
+        reach (at most today), never as of a day reached by other studies' events. So a
+        backlog replayed in recorded order (after an outage, a first deployment on history, a
+        bulk import sorted by study) is judged as it would have been live: an approval
+        recorded a week after its submission does not first look like a breach as of today.
+        """
         result = StageResult()
+        reached: dict[str, date] = {}  # study -> the latest day its events in this batch reach
         for message in messages:
             event = validate_event(message.value)
             if isinstance(event, Rejection):
@@ -93,11 +98,18 @@ class StudyStage:
             result.states[event.study_id] = state
             result.partitions[event.study_id] = message.partition
             self._count(event, state.apply(event))
-            self._advance_watermark(message.partition, min(event.recorded_day, as_of))
+            day = min(event.recorded_day, as_of)
+            reached[event.study_id] = max(day, reached.get(event.study_id, day))
         for study_id, state in result.states.items():
             partition = result.partitions[study_id]
-            update = state.advance(self._watermark[partition])
-            self._publish(update, result, now, partition=partition, today=as_of)
+            # never earlier than it was judged
+            update = state.advance(reached[study_id], hold_back_before=as_of - self.alert_horizon)
+            behind = self._behind.setdefault(partition, set())
+            if update.as_of < as_of:
+                behind.add(study_id)
+            else:
+                behind.discard(study_id)
+            self._publish(update, result, now, partition=partition)
         return result
 
     def sweep(
@@ -105,31 +117,27 @@ class StudyStage:
     ) -> StageResult:
         """Re-evaluate every study of a partition on a new UK day (and on start-up)."""
         result = StageResult()
-        self.forget_partition(partition, keep_watermark=True)  # rebuilt from the sweep
+        self.forget_partition(partition)  # its gauges are rebuilt from the sweep
         for state in states:
             result.states[state.study_id] = state
             result.partitions[state.study_id] = partition
-            update = state.advance(as_of)
-            self._publish(update, result, now, partition=partition, today=as_of, daily=True)
+            update = state.advance(as_of, hold_back_before=as_of - self.alert_horizon)
+            self._publish(update, result, now, partition=partition, daily=True)
         return result
 
-    def forget_partition(self, partition: int, *, keep_watermark: bool = False) -> None:
-        """A rebalance took the partition away: its studies leave this worker's gauges."""
+    def forget_partition(self, partition: int) -> None:
+        """A rebalance took the partition away (or a sweep rebuilds it): its studies leave
+        this worker's gauges."""
         for states in self._study_states.pop(partition, {}).values():
             self._count_study_clocks(states, -1)
-        if not keep_watermark:
-            self._watermark.pop(partition, None)
+        self._behind.pop(partition, None)
+
+    def has_studies_behind(self, partition: int) -> bool:
+        """Some study of the partition was judged as of a day before today since its last
+        sweep (its events were recorded on past days): a day tick is due once caught up."""
+        return bool(self._behind.get(partition))
 
     # -- internals ----------------------------------------------------------------------
-
-    def watermark(self, partition: int) -> date | None:
-        """The latest UK day recorded by the events this stage read on the partition."""
-        return self._watermark.get(partition)
-
-    def _advance_watermark(self, partition: int, day: date) -> None:
-        current = self._watermark.get(partition)
-        if current is None or day > current:
-            self._watermark[partition] = day
 
     def _reject(
         self, message: Incoming, rejection: Rejection, now: datetime, result: StageResult
@@ -159,13 +167,12 @@ class StudyStage:
         now: datetime,
         *,
         partition: int,
-        today: date,
         daily: bool = False,
     ) -> None:
         study_id = update.clocks[0].study_id
         key = study_id.encode()
         for alert in update.alerts:
-            if alert.as_of < today - self.alert_horizon:
+            if alert.held:
                 # Replaying old history: the alert counts as raised (so it never comes back)
                 # but sites are not told about a limit missed long ago.
                 self.metrics.alerts_suppressed_total.labels(alert.kpi.value, alert.kind.value).inc()

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from alerts.decide import AlertKind
+from alerts.decide import AlertId, AlertKind
 from events.codec import dumps, loads
 from events.milestones import Milestone
 from kpi.clocks import Kpi
@@ -148,12 +148,24 @@ SEQUENCES: list[tuple[str, list[Step]]] = [
         ],
     ),
     (
-        "each kind at most once: breached, cleared, missed again, met again",
+        "episodes: breached, cleared, missed again, met again, each episode numbered",
         [
             ([opened(), recruited("2025-03-05")], "2025-03-05", [f"{FP}/breached"]),
             ([recruited("2025-03-01", at="2025-03-06")], "2025-03-06", [f"{FP}/cleared"]),
-            ([recruited("2025-03-05", at="2025-03-07")], "2025-03-07", []),
-            ([recruited("2025-03-01", at="2025-03-08")], "2025-03-08", []),
+            ([recruited("2025-03-05", at="2025-03-07")], "2025-03-07", [f"{FP}/breached/2"]),
+            ([], "2025-03-08", []),
+            ([recruited("2025-03-01", at="2025-03-09")], "2025-03-09", [f"{FP}/cleared/2"]),
+            ([recruited("2025-03-01", at="2025-03-10", retract=True)], "2025-03-10", [f"{FP}/breached/3"]),
+        ],
+    ),
+    (
+        "a breach after an at_risk warning is the same episode",
+        [
+            ([opened()], "2025-02-23", [f"{FP}/at_risk"]),
+            ([recruited("2025-02-25")], "2025-02-25", []),  # met on time: episode stays open
+            # the recruitment was recorded in error: day 31, still the same episode
+            ([recruited("2025-02-25", at="2025-03-03", retract=True)], "2025-03-03", [f"{FP}/breached"]),
+            ([], "2025-03-04", []),
         ],
     ),
     (
@@ -235,14 +247,15 @@ SEQUENCES: list[tuple[str, list[Step]]] = [
                 "2025-02-16",
                 [f"{CR}/cleared"],
             ),
-            ([], "2025-03-10", []),  # day 68 of 90: at_risk, but that kind was raised
+            ([], "2025-03-09", []),  # day 67 of 90: 268 < 270
+            ([], "2025-03-10", [f"{CR}/at_risk/2"]),  # day 68 of 90: a second episode
             # 2025-01-01 + 91 = 04-02 (03-31 is +89)
             ([], "2025-04-01", []),
-            ([], "2025-04-02", [f"{CR}/breached"]),
+            ([], "2025-04-02", [f"{CR}/breached/2"]),
         ],
     ),
     (
-        "breach cleared by an ATIMP correction: no at_risk or breached again",
+        "breach cleared by an ATIMP correction: at_risk and breached again in episode 2",
         [
             # 2025-01-01 + 61 = 03-03 (01-31 is +30, 02-28 is +58)
             (
@@ -266,8 +279,9 @@ SEQUENCES: list[tuple[str, list[Step]]] = [
                 "2025-03-04",
                 [f"{CR}/cleared"],
             ),
-            ([], "2025-03-10", []),  # day 68 of 90: at_risk, but the clock already raised breached
-            ([], "2025-04-02", []),  # day 91 of 90: breached was raised before
+            ([], "2025-03-10", [f"{CR}/at_risk/2"]),  # day 68 of 90: the next episode opens
+            ([], "2025-04-01", []),
+            ([], "2025-04-02", [f"{CR}/breached/2"]),  # day 91 of 90
         ],
     ),
     (
@@ -301,7 +315,8 @@ def test_alert_sequences(steps: list[Step]) -> None:
             state.apply(milestone)
         alerts = state.advance(date.fromisoformat(as_of)).alerts
         assert [alert.alert_id for alert in alerts] == expected, f"step {number} ({as_of})"
-        assert [alert.kind.value for alert in alerts] == [a.rsplit("/", 1)[1] for a in expected]
+        assert [alert.kind.value for alert in alerts] == [a.split("/")[4] for a in expected]
+        assert [alert.id for alert in alerts] == [AlertId.parse(a) for a in expected]
 
 
 def test_two_clocks_alert_independently() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from alerts.decide import AlertId
 from alerts.notice import compose, delivery_key
 
 SITE = {"site_id": "RGT", "name": "Cambridge University Hospitals", "region": "East of England"}
@@ -57,6 +58,18 @@ ROWS = [
         ["No action is needed"],
     ),
     (
+        "breached again, in a second episode",
+        {**alert("breached"), "alert_id": "CPMS-1/RGT/site_open/2025-01-01/breached/2"},
+        "[setupmon] BREACHED: CPMS-1 site_open at RGT",
+        ["It is breached again: an earlier alert about this clock was cleared.", "4 days over"],
+    ),
+    (
+        "at risk again, in a third episode",
+        {**alert("at_risk", as_of="2025-02-20"), "alert_id": "CPMS-1/RGT/site_open/2025-01-01/at_risk/3"},
+        "[setupmon] AT RISK: CPMS-1 site_open at RGT",
+        ["It is at risk again", "10 days are left"],
+    ),
+    (
         "first participant",
         alert("breached", kpi="first_participant"),
         "[setupmon] BREACHED: CPMS-1 first_participant at RGT",
@@ -74,6 +87,7 @@ def test_the_message_says_what_to_act_on(given: dict, subject: str, phrases: lis
     assert "study CPMS-1 at Cambridge University Hospitals (RGT), sponsor acme" in notice.text
     for phrase in phrases:
         assert phrase in notice.text
+    assert ("again" in notice.text) == (AlertId.parse(given["alert_id"]).episode > 1)
 
 
 def test_a_digest_lists_every_alert_under_one_subject() -> None:

@@ -1,7 +1,7 @@
 """The study stage (streams/study_stage.py), Faust-free: Incoming records in, Outgoing out.
 
 CONTRACT.md sections 1, 3 and 4 and README "Architecture": dead letters, forwarding of
-wrongly keyed events, outputs and their keys, the event-time watermark, the alert horizon,
+wrongly keyed events, outputs and their keys, per-study event time, the alert horizon,
 day sweeps and the study gauge. Day counts are worked out in the comments.
 """
 
@@ -624,19 +624,34 @@ def test_the_day_sweep_then_brings_the_backlog_to_today() -> None:
     assert alert_ids(outputs) == ["CPMS-1/-/study_setup/2025-01-03/breached"]
 
 
-def test_the_watermark_is_per_partition() -> None:
-    world = World(partitions=4)
-    # foobar (partition 2): opened 01-31, recorded that day: first_participant day 0
+@pytest.mark.parametrize("partitions", [1, 4], ids=["same-partition", "other-partitions"])
+def test_a_study_is_judged_as_of_its_own_events_not_its_neighbours(partitions: int) -> None:
+    world = World(partitions=partitions)
+    # foobar: opened 01-31, recorded that day: first_participant day 0
     world.send(ev("site_opened", "2025-01-31", site="RGT", study="foobar"))
-    # abc (partition 3) records an event on 10-30: partition 3's watermark only
+    # abc records an event on 10-30 (on foobar's partition when there is only one)
     world.send(ev("site_selected", "2025-10-30", site="RGT", study="abc"))
     # foobar again, recorded 02-10: first_participant day 10 of 30, running -> no alert.
     # (As of 10-30 it would be breached, day 272.)
     outputs = world.send(ev("site_invited", "2025-02-10", site="RGT", study="foobar"))
     assert alert_ids(outputs) == []
+    assert world.store["foobar"].evaluated_on == date(2025, 2, 10)
 
 
-def test_the_watermark_never_passes_today() -> None:
+def test_a_study_is_never_judged_earlier_than_before() -> None:
+    world = World()
+    world.send(ev("site_opened", "2025-01-31", site="RGT"), today=date(2025, 1, 31))
+    world.sweep(date(2025, 3, 3), STUDY)  # breached as of today, day 31
+    # an event recorded on a past day (02-01) arrives later: still judged as of 03-03
+    outputs = world.send(
+        ev("site_invited", "2025-01-20", site="RGT", recorded=at("2025-02-01")),
+        today=date(2025, 3, 3),
+    )
+    assert alert_ids(outputs) == []  # no clearance: the breach still holds as of 03-03
+    assert world.store[STUDY].evaluated_on == date(2025, 3, 3)
+
+
+def test_a_study_is_never_judged_later_than_today() -> None:
     world = World()
     # opened 2025-01-31; an event recorded on 03-05 arrives while today is still 02-20
     # (a source clock ahead): evaluated as of 02-20, day 20 of 30 -> running, no alert.
@@ -646,6 +661,21 @@ def test_the_watermark_never_passes_today() -> None:
         today=date(2025, 2, 20),
     )
     assert alert_ids(outputs) == []
+
+
+def test_studies_judged_as_of_past_days_make_their_partition_due_a_tick() -> None:
+    world = World(partitions=4)
+    world.send(ev("site_selected", "2025-10-30", site="RGT", study="foobar"))  # today 11-01
+    assert world.stage.has_studies_behind(FOOBAR_HOME_OF_4)
+    assert not world.stage.has_studies_behind(ABC_HOME_OF_4)
+    world.sweep(TODAY, "foobar", partition=FOOBAR_HOME_OF_4)
+    assert not world.stage.has_studies_behind(FOOBAR_HOME_OF_4)
+    # an event recorded today leaves nothing behind
+    world.send(ev("site_selected", "2025-11-01", site="RGT", study="abc"))
+    assert not world.stage.has_studies_behind(ABC_HOME_OF_4)
+    world.send(ev("site_selected", "2025-10-01", site="RGT", study="foobar"))
+    world.stage.forget_partition(FOOBAR_HOME_OF_4)  # a rebalance takes it away
+    assert not world.stage.has_studies_behind(FOOBAR_HOME_OF_4)
 
 
 # -- alert horizon --------------------------------------------------------------------------
@@ -698,6 +728,20 @@ def test_a_suppressed_alert_is_never_sent_later() -> None:
         world.sample("setupmon_alerts_suppressed_total", kpi="first_participant", kind="breached")
         == 1
     )
+
+
+def test_a_clock_sites_have_heard_of_is_followed_to_its_end_past_the_horizon() -> None:
+    world = World(horizon=30)
+    world.send(ev("site_opened", "2025-08-01", site="RGT"), today=date(2025, 8, 1))
+    breach = world.sweep(date(2025, 9, 1), STUDY)  # day 31, sent: today is 09-01
+    assert alert_ids(breach) == ["CPMS-1/RGT/first_participant/2025-08-01/breached"]
+
+    # After an outage, the recruitment on 08-20 (day 19, met), recorded 09-02, is read on
+    # 11-01: judged as of 09-02, past the horizon, but the site was told of the breach.
+    outputs = world.send(
+        ev("first_participant_recruited", "2025-08-20", site="RGT", recorded=at("2025-09-02"))
+    )
+    assert alert_ids(outputs) == ["CPMS-1/RGT/first_participant/2025-08-01/cleared"]
 
 
 # -- day sweeps -----------------------------------------------------------------------------

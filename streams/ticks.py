@@ -1,0 +1,57 @@
+"""When a milestones partition gets its day tick, and when the study agent may apply it.
+
+Faust-free. A tick re-evaluates every study of a partition as of today, so it must not run
+while events recorded before today wait unread in that partition: the study would be judged
+as of today without them (CONTRACT.md section 3, "no alert about a day the study had not
+reached"). So:
+
+1. The timer sends a tick only to a partition that has caught up (at most `lag_tolerance`
+   messages behind), is due one (a new UK day, or some study was judged as of a past day
+   since the last tick: late data), and has no tick in flight. The tick carries `through`:
+   the partition's high water when it was decided.
+2. The agent applies it only once it has processed the partition up to `through`, right
+   after the message that gets it there: everything in the partition when the tick was
+   decided has then been read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+
+@dataclass(slots=True)
+class StudyTicks:
+    lag_tolerance: int
+    _ticked: dict[int, date] = field(default_factory=dict)  # partition -> day of its last tick
+    _in_flight: set[int] = field(default_factory=set)  # sent and not applied yet
+    _pending: dict[int, tuple[date, int]] = field(default_factory=dict)  # (day, through)
+
+    def decide(self, partition: int, today: date, *, lag: int, behind: bool) -> bool:
+        """Should the timer send `partition` a tick now? (If so, it counts as sent.)"""
+        due = self._ticked.get(partition) != today or behind
+        if not due or lag > self.lag_tolerance or partition in self._in_flight:
+            return False
+        self._ticked[partition] = today
+        self._in_flight.add(partition)
+        return True
+
+    def received(self, partition: int, day: date, through: int) -> None:
+        """The agent read a tick: it waits until the partition is read up to `through`."""
+        self._pending[partition] = (day, through)
+
+    def ready(self, partition: int, processed: int) -> date | None:
+        """The day to sweep the partition as of, once a pending tick's `through` is reached
+        (`processed` is the next offset the agent will process); None while it waits."""
+        pending = self._pending.get(partition)
+        if pending is None or processed < pending[1]:
+            return None
+        del self._pending[partition]
+        self._in_flight.discard(partition)
+        return pending[0]
+
+    def reset(self) -> None:
+        """After a rebalance: every owned partition is swept again (it rebuilds gauges)."""
+        self._ticked.clear()
+        self._in_flight.clear()
+        self._pending.clear()

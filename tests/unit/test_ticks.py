@@ -1,0 +1,70 @@
+"""When a milestones partition is ticked, and when its tick is applied (streams/ticks.py)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from streams.ticks import StudyTicks
+
+MON, TUE = date(2025, 3, 3), date(2025, 3, 4)
+
+
+DECISIONS = [
+    # (name, lag, behind, ticked before on, in flight, sends)
+    ("new partition, caught up", 0, False, None, False, True),
+    ("lag within the tolerance", 20, False, None, False, True),
+    ("still catching up", 21, False, None, False, False),
+    ("ticked today, nothing behind", 0, False, MON, False, False),
+    ("ticked today, a study judged as of a past day since", 0, True, MON, False, True),
+    ("ticked yesterday: a new UK day", 0, False, date(2025, 3, 2), False, True),
+    ("a tick in flight already", 0, True, date(2025, 3, 2), True, False),
+]
+
+
+@pytest.mark.parametrize(
+    ("lag", "behind", "ticked_on", "in_flight", "sends"),
+    [row[1:] for row in DECISIONS],
+    ids=[row[0] for row in DECISIONS],
+)
+def test_when_the_timer_sends_a_tick(
+    lag: int, behind: bool, ticked_on: date | None, in_flight: bool, sends: bool
+) -> None:
+    ticks = StudyTicks(lag_tolerance=20)
+    if ticked_on is not None:
+        assert ticks.decide(0, ticked_on, lag=0, behind=False)
+        if not in_flight:
+            ticks.received(0, ticked_on, through=0)
+            assert ticks.ready(0, processed=0) == ticked_on
+    assert ticks.decide(0, MON, lag=lag, behind=behind) is sends
+
+
+def test_a_tick_waits_until_the_partition_is_read_up_to_its_high_water() -> None:
+    ticks = StudyTicks(lag_tolerance=20)
+    assert ticks.decide(0, MON, lag=15, behind=False)
+    ticks.received(0, MON, through=115)
+    assert ticks.ready(0, processed=100) is None  # 15 messages still unread
+    assert ticks.ready(0, processed=114) is None
+    assert not ticks.decide(0, MON, lag=0, behind=True)  # one is in flight
+    assert ticks.ready(0, processed=115) == MON
+    assert ticks.ready(0, processed=116) is None  # applied once
+    assert ticks.decide(0, MON, lag=0, behind=True)  # late data read since: due again
+
+
+def test_partitions_are_ticked_independently() -> None:
+    ticks = StudyTicks(lag_tolerance=0)
+    assert ticks.decide(0, MON, lag=0, behind=False)
+    assert ticks.decide(1, MON, lag=0, behind=False)
+    ticks.received(1, MON, through=5)
+    assert ticks.ready(0, processed=0) is None  # partition 0's tick not read yet
+    assert ticks.ready(1, processed=5) == MON
+
+
+def test_a_rebalance_forgets_ticks_so_every_partition_is_swept_again() -> None:
+    ticks = StudyTicks(lag_tolerance=0)
+    assert ticks.decide(0, TUE, lag=0, behind=False)
+    ticks.received(0, TUE, through=9)
+    ticks.reset()
+    assert ticks.ready(0, processed=9) is None  # that tick's wait is over with the assignment
+    assert ticks.decide(0, TUE, lag=0, behind=False)
