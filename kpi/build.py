@@ -22,73 +22,78 @@ M = MilestoneKind
 
 def build_clocks(study_id: str, facts: StudyFacts, as_of: date) -> list[Clock]:
     """Study clocks first, then each site's (sites sorted by ID), in contract order."""
-    submitted = facts.dates.get(M.REGULATORY_SUBMITTED)
-    hra = facts.dates.get(M.HRA_APPROVED)
     recruited = [
         site.dates[M.FIRST_PARTICIPANT_RECRUITED]
         for site in facts.sites.values()
         if M.FIRST_PARTICIPANT_RECRUITED in site.dates
     ]
-
-    def make(
-        kpi: Kpi,
-        start: date | None,
-        stop: date | None,
-        site_id: str | None = None,
-        site: SiteFacts | None = None,
-        flags: tuple[str, ...] = (),
-    ) -> Clock:
-        limit = limit_days(kpi, atimp=facts.atimp)
-        ended = None if site is None else site.ended
-        state = classify(
-            start=start,
-            stop=stop,
-            limit=limit,
-            as_of=as_of,
-            excluded=facts.excluded,
-            site_ended=ended,
-        )
-        if state is ClockState.INVALID:
-            flags = (*flags, FLAG_STOP_BEFORE_START)
-        return Clock(
-            study_id=study_id,
-            kpi=kpi,
-            site_id=site_id,
-            state=state,
-            start_date=start,
-            stop_date=stop,
-            elapsed_days=elapsed_days(state, start=start, stop=stop, as_of=as_of, site_ended=ended),
-            limit_days=limit,
-            flags=flags,
-        )
-
-    clocks = [
-        make(Kpi.COMBINED_REVIEW, submitted, facts.dates.get(M.REGULATORY_APPROVED)),
-        make(Kpi.STUDY_SETUP, submitted, min(recruited) if recruited else None),
-    ]
+    clocks = study_clocks(study_id, facts, min(recruited) if recruited else None, as_of)
     for site_id in sorted(facts.sites):
-        site = facts.sites[site_id]
-        selected = site.dates.get(M.SITE_SELECTED)
-        opened = site.dates.get(M.SITE_OPENED)
-        site_recruited = site.dates.get(M.FIRST_PARTICIPANT_RECRUITED)
-        # site_open waits for HRA approval; without a selection date it runs from approval.
-        open_start = None if hra is None else max(hra, selected) if selected else hra
-        open_flags = () if selected else (FLAG_MISSING_SITE_SELECTED,)
-        clocks += [
-            make(Kpi.SITE_OPEN, open_start, opened, site_id, site, open_flags),
-            make(Kpi.FIRST_PARTICIPANT, opened, site_recruited, site_id, site),
-            make(Kpi.APPROVAL_TO_FIRST_PARTICIPANT, hra, site_recruited, site_id, site),
-        ]
+        clocks += site_clocks(study_id, facts, site_id, facts.sites[site_id], as_of)
     return clocks
 
 
-def site_summaries(facts: StudyFacts, clocks: list[Clock]) -> dict[str, dict[str, object]]:
-    """`sites: {site_id: {stage, flags}}` of the study-status message."""
-    flags: dict[str, set[str]] = {site_id: set() for site_id in facts.sites}
-    for clock in clocks:
-        if clock.site_id is not None:
-            flags[clock.site_id].update(clock.flags)
-    return {
-        site_id: {"stage": facts.sites[site_id].stage, "flags": sorted(flags[site_id])}
-        for site_id in sorted(facts.sites)
-    }
+def study_clocks(
+    study_id: str, facts: StudyFacts, first_recruited: date | None, as_of: date
+) -> list[Clock]:
+    """combined_review and study_setup; `first_recruited` is the earliest recruitment at any
+    site of the study."""
+    submitted = facts.dates.get(M.REGULATORY_SUBMITTED)
+    return [
+        _clock(study_id, facts, Kpi.COMBINED_REVIEW, submitted, facts.dates.get(M.REGULATORY_APPROVED), as_of),
+        _clock(study_id, facts, Kpi.STUDY_SETUP, submitted, first_recruited, as_of),
+    ]  # fmt: skip
+
+
+def site_clocks(
+    study_id: str, facts: StudyFacts, site_id: str, site: SiteFacts, as_of: date
+) -> list[Clock]:
+    """One site's three clocks; only the study's dates and attributes of `facts` are read."""
+    hra = facts.dates.get(M.HRA_APPROVED)
+    selected = site.dates.get(M.SITE_SELECTED)
+    opened = site.dates.get(M.SITE_OPENED)
+    recruited = site.dates.get(M.FIRST_PARTICIPANT_RECRUITED)
+    # site_open waits for HRA approval; without a selection date it runs from approval.
+    open_start = None if hra is None else max(hra, selected) if selected else hra
+    open_flags = () if selected else (FLAG_MISSING_SITE_SELECTED,)
+    return [
+        _clock(study_id, facts, Kpi.SITE_OPEN, open_start, opened, as_of, site_id, site, open_flags),
+        _clock(study_id, facts, Kpi.FIRST_PARTICIPANT, opened, recruited, as_of, site_id, site),
+        _clock(study_id, facts, Kpi.APPROVAL_TO_FIRST_PARTICIPANT, hra, recruited, as_of, site_id, site),
+    ]  # fmt: skip
+
+
+def _clock(
+    study_id: str,
+    facts: StudyFacts,
+    kpi: Kpi,
+    start: date | None,
+    stop: date | None,
+    as_of: date,
+    site_id: str | None = None,
+    site: SiteFacts | None = None,
+    flags: tuple[str, ...] = (),
+) -> Clock:
+    limit = limit_days(kpi, atimp=facts.atimp)
+    ended = None if site is None else site.ended
+    state = classify(
+        start=start, stop=stop, limit=limit, as_of=as_of, excluded=facts.excluded, site_ended=ended
+    )
+    if state is ClockState.INVALID:
+        flags = (*flags, FLAG_STOP_BEFORE_START)
+    return Clock(
+        study_id=study_id,
+        kpi=kpi,
+        site_id=site_id,
+        state=state,
+        start_date=start,
+        stop_date=stop,
+        elapsed_days=elapsed_days(state, start=start, stop=stop, as_of=as_of, site_ended=ended),
+        limit_days=limit,
+        flags=flags,
+    )
+
+
+def site_summary(site: SiteFacts, clocks: list[Clock]) -> dict[str, object]:
+    """One site's `{stage, flags}` in the `sites` of the study-status message."""
+    return {"stage": site.stage, "flags": sorted({flag for c in clocks for flag in c.flags})}

@@ -60,20 +60,42 @@ class StudyFacts:
         return self.attributes is not None and self.attributes.atimp
 
 
-def facts_as_of(versions: dict[tuple[str, MilestoneKind], VersionList], as_of: date) -> StudyFacts:
+Parts = dict[str, dict[MilestoneKind, VersionList]]  # "" = the study's own milestones
+
+
+def facts_as_of(parts: Parts, as_of: date) -> StudyFacts:
     """Winning dates as known on `as_of`. A site exists once one of its milestones has a date."""
+    attributes, dates = study_dates(parts.get("", {}), as_of)
+    sites = {}
+    for site_id, versions in parts.items():
+        if site_id:
+            site = site_facts(versions, as_of)
+            if site is not None:
+                sites[site_id] = site
+    return StudyFacts(attributes=attributes, dates=dates, sites=sites)
+
+
+def study_dates(
+    versions: dict[MilestoneKind, VersionList], as_of: date
+) -> tuple[StudyAttributes | None, dict[MilestoneKind, date]]:
+    """The study's own winning dates on `as_of`, and its registration's attributes."""
     attributes: StudyAttributes | None = None
     dates: dict[MilestoneKind, date] = {}
-    sites: dict[str, SiteFacts] = {}
-    for (site_id, milestone), version_list in versions.items():
+    for milestone, version_list in versions.items():
         winner = version_list.winner(as_of)
         if winner is None or winner.date is None:
             continue
-        day = date.fromordinal(winner.date)
-        if site_id:
-            sites.setdefault(site_id, SiteFacts()).dates[milestone] = day
-            continue
-        dates[milestone] = day
+        dates[milestone] = date.fromordinal(winner.date)
         if milestone is M.STUDY_REGISTERED and winner.attributes is not None:
             attributes = StudyAttributes.from_json(winner.attributes)
-    return StudyFacts(attributes=attributes, dates=dates, sites=sites)
+    return attributes, dates
+
+
+def site_facts(versions: dict[MilestoneKind, VersionList], as_of: date) -> SiteFacts | None:
+    """One site's winning dates on `as_of`; None while none of its milestones has a date."""
+    dates = {}
+    for milestone, version_list in versions.items():
+        winner = version_list.winner(as_of)
+        if winner is not None and winner.date is not None:
+            dates[milestone] = date.fromordinal(winner.date)
+    return SiteFacts(dates) if dates else None

@@ -7,26 +7,37 @@ This is the incremental API the stream uses (and `evaluate` uses in one batch):
     update = state.advance(as_of)           # clocks, what changed, alerts to raise
 
 `apply` only records the event; `advance` evaluates the clocks as of a UK day, decides alerts
-against each clock's alert episodes, and remembers what it reported. Call `advance` after a batch
-of events and whenever the UK date changes. The state is a plain value: `to_json`/`from_json`
-give a compact form for a Faust table. Applying the same events in any order gives the same
-state, and a duplicate or replayed event changes nothing.
+against each clock's alert episodes, and remembers what it reported. Call `advance` after a
+batch of events and whenever the UK date changes. The state is a plain value: `to_json` /
+`from_json` give a compact form for a Faust table. Applying the same events in any order gives
+the same state, and a duplicate or replayed event changes nothing.
+
+Cost: a study is kept in parts, its own milestones and one part per site. `advance` on the
+day it last evaluated re-evaluates only the sites whose milestones changed since (and the two
+study clocks); a new day, or a change to a study milestone (HRA approval, the registration),
+re-evaluates every site. So an event costs the same in a 5-site and a 200-site study, and
+`clocks(as_of)` (a full evaluation from scratch, as `evaluate` uses) stays the reference the
+incremental result equals.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
+from bisect import insort
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from enum import StrEnum
+from functools import cached_property
 
 from alerts.decide import Alert, AlertId, AlertKind, ClockId, Episode, decide_alerts, record
+from events.codec import dumps
 from events.milestones import Milestone, MilestoneKind
-from kpi.build import build_clocks, site_summaries
-from kpi.clocks import Clock
-from kpi.facts import StudyFacts, facts_as_of
+from kpi.build import build_clocks, site_clocks, site_summary, study_clocks
+from kpi.clocks import SITE_KPIS, STUDY_KPIS, Clock
+from kpi.facts import Parts, SiteFacts, StudyFacts, facts_as_of, site_facts
 from kpi.versions import Version, VersionList
 
 STATE_FORMAT = 2  # 2: alert episodes; format 1 (a set of raised alert IDs) is still read
+STUDY_PART = ""  # the part holding the study's own milestones and clocks
 
 
 class EventOutcome(StrEnum):
@@ -35,15 +46,48 @@ class EventOutcome(StrEnum):
     SUPERSEDED = "superseded"  # kept, but an event recorded later already wins
 
 
-@dataclass(frozen=True, slots=True)
-class StudyUpdate:
+@dataclass(slots=True)
+class _Evaluation:
+    """What the last `advance` computed, per part, kept to re-evaluate only what changed."""
+
     as_of: date
     facts: StudyFacts
-    clocks: list[Clock]
-    changed: list[Clock]  # clocks whose state, dates or flags differ from the last advance
-    removed: list[str]  # keys of clocks reported before that no longer exist
-    alerts: list[Alert]
-    previous_sponsor_id: str | None  # the sponsor the last advance reported
+    clocks: dict[str, list[Clock]]  # part -> its clocks
+    fragments: dict[str, bytes]  # part -> its clocks as JSON, comma-joined, no brackets
+    summaries: dict[str, bytes]  # site -> its `{stage, flags}` as JSON
+    site_order: list[str] = field(default_factory=list)  # sites with clocks, sorted
+
+    def first_recruited(self) -> date | None:
+        days = [
+            site.dates[MilestoneKind.FIRST_PARTICIPANT_RECRUITED]
+            for site in self.facts.sites.values()
+            if MilestoneKind.FIRST_PARTICIPANT_RECRUITED in site.dates
+        ]
+        return min(days) if days else None
+
+
+class StudyUpdate:
+    """What one `advance` found, valid until the study's next `advance`. Whole-study views
+    (`clocks`, the status document) are built on demand from the per-part cache, so a caller
+    that needs only what changed pays for only that."""
+
+    def __init__(
+        self,
+        evaluation: _Evaluation,
+        study_id: str,
+        changed: list[Clock],
+        removed: list[str],
+        alerts: list[Alert],
+        previous_sponsor_id: str | None,
+    ) -> None:
+        self.as_of = evaluation.as_of
+        self.facts = evaluation.facts
+        self.study_id = study_id
+        self.changed = changed  # clocks whose state, dates or flags differ from the last advance
+        self.removed = removed  # keys of clocks reported before that no longer exist
+        self.alerts = alerts
+        self.previous_sponsor_id = previous_sponsor_id  # the sponsor the last advance reported
+        self._evaluation = evaluation
 
     @property
     def sponsor_changed(self) -> bool:
@@ -53,39 +97,68 @@ class StudyUpdate:
     def sponsor_id(self) -> str | None:
         return self.facts.sponsor_id
 
-    def status_document(self) -> dict[str, object]:
-        """`setup.study-status` value, without `updated_at` (a wall-clock time the caller adds)."""
-        return {
-            "study_id": self.clocks[0].study_id,
-            "sponsor_id": self.sponsor_id,
-            "as_of": self.as_of.isoformat(),
-            "clocks": [clock.to_json() for clock in self.clocks],
-            "sites": site_summaries(self.facts, self.clocks),
-        }
+    @cached_property
+    def clocks(self) -> list[Clock]:
+        """Every clock: the study's first, then each site's, sites sorted by ID."""
+        clocks = list(self._evaluation.clocks[STUDY_PART])
+        for site_id in self._evaluation.site_order:
+            clocks += self._evaluation.clocks[site_id]
+        return clocks
+
+    def part_clocks(self, part: str) -> list[Clock]:
+        """The clocks of one site (or of the study, for STUDY_PART); [] for a site with none."""
+        return self._evaluation.clocks.get(part, [])
+
+    def status_json(self, *, updated_at: datetime) -> bytes:
+        """The `setup.study-status` value, assembled from each part's cached JSON."""
+        evaluation = self._evaluation
+        head = dumps(
+            {
+                "study_id": self.study_id,
+                "sponsor_id": self.sponsor_id,
+                "as_of": self.as_of.isoformat(),
+                "updated_at": updated_at.isoformat(),
+            }
+        )[:-1]
+        parts = (STUDY_PART, *evaluation.site_order)
+        clocks = b",".join(evaluation.fragments[part] for part in parts)
+        sites = b",".join(
+            b'"' + site_id.encode() + b'":' + evaluation.summaries[site_id]
+            for site_id in evaluation.site_order
+        )
+        return head + b',"clocks":[' + clocks + b'],"sites":{' + sites + b"}}"
 
 
 class StudyState:
     __slots__ = (
+        "_dirty",
+        "_episodes",
+        "_evaluation",
         "_event_ids",
-        "episodes",
         "evaluated_on",
+        "parts",
         "reported",
         "reported_sponsor",
         "study_id",
-        "versions",
     )
 
     def __init__(self, study_id: str) -> None:
         self.study_id = study_id
-        self.versions: dict[tuple[str, MilestoneKind], VersionList] = {}
-        # each alerted clock's latest episode (CONTRACT.md section 3)
-        self.episodes: dict[ClockId, Episode] = {}
+        self.parts: Parts = {}  # part ("" or a site) -> milestone -> every version
+        # each alerted clock's latest episode (CONTRACT.md section 3), by part
+        self._episodes: dict[str, dict[ClockId, Episode]] = {}
         # clock key -> fingerprint of what the last advance reported, to tell what changed
         self.reported: dict[str, str] = {}
         self.reported_sponsor: str | None = None
         # the latest day advance() evaluated: a study's evaluation never goes back in time
         self.evaluated_on: date | None = None
         self._event_ids: set[str] = set()
+        self._dirty: set[str] = set()  # parts with versions added since the last advance
+        self._evaluation: _Evaluation | None = None
+
+    @property
+    def episodes(self) -> dict[ClockId, Episode]:
+        return {k: v for part in self._episodes.values() for k, v in part.items()}
 
     def apply(self, event: Milestone) -> EventOutcome:
         if event.study_id != self.study_id:
@@ -93,15 +166,17 @@ class StudyState:
         if event.event_id in self._event_ids:
             return EventOutcome.DUPLICATE
         self._event_ids.add(event.event_id)
-        key = (event.site_id or "", event.milestone)
-        versions = self.versions.setdefault(key, VersionList())
+        part = event.site_id or STUDY_PART
+        versions = self.parts.setdefault(part, {}).setdefault(event.milestone, VersionList())
         latest = versions.add(Version.of(event))
+        self._dirty.add(part)
         return EventOutcome.ACCEPTED if latest else EventOutcome.SUPERSEDED
 
     def facts(self, as_of: date) -> StudyFacts:
-        return facts_as_of(self.versions, as_of)
+        return facts_as_of(self.parts, as_of)
 
     def clocks(self, as_of: date) -> list[Clock]:
+        """Every clock as of `as_of`, evaluated from scratch (what `evaluate` prints)."""
         return build_clocks(self.study_id, self.facts(as_of), as_of)
 
     def advance(self, as_of: date, *, hold_back_before: date | None = None) -> StudyUpdate:
@@ -112,23 +187,100 @@ class StudyState:
         if self.evaluated_on is not None and self.evaluated_on > as_of:
             as_of = self.evaluated_on
         self.evaluated_on = as_of
-        facts = self.facts(as_of)
-        clocks = build_clocks(self.study_id, facts, as_of)
-        alerts = decide_alerts(
-            clocks,
-            self.episodes,
-            sponsor_id=facts.sponsor_id,
-            atimp=facts.atimp,
-            as_of=as_of,
-            hold_back_before=hold_back_before,
-        )
-        record(self.episodes, alerts)
-        fingerprints = {clock.key: _fingerprint(clock) for clock in clocks}
-        changed = [c for c in clocks if self.reported.get(c.key) != fingerprints[c.key]]
-        removed = sorted(set(self.reported) - set(fingerprints))
-        self.reported = fingerprints
+        previous = self._evaluation
+        if previous is None or previous.as_of != as_of or STUDY_PART in self._dirty:
+            evaluation = self._evaluate_all(as_of)
+            parts = [STUDY_PART, *evaluation.site_order, *self._gone_sites(evaluation)]
+        else:
+            evaluation = previous
+            parts = [STUDY_PART, *self._evaluate_sites(evaluation, self._dirty)]
+            evaluation.clocks[STUDY_PART] = study_clocks(
+                self.study_id, evaluation.facts, evaluation.first_recruited(), as_of
+            )
+            evaluation.fragments[STUDY_PART] = _fragment(evaluation.clocks[STUDY_PART])
+        self._dirty.clear()
+        self._evaluation = evaluation
+
+        facts = evaluation.facts
+        alerts: list[Alert] = []
+        changed: list[Clock] = []
+        removed: list[str] = []
+        for part in parts:
+            clocks = evaluation.clocks.get(part, [])
+            episodes = self._episodes.setdefault(part, {})
+            new = decide_alerts(
+                clocks,
+                episodes,
+                sponsor_id=facts.sponsor_id,
+                atimp=facts.atimp,
+                as_of=as_of,
+                hold_back_before=hold_back_before,
+            )
+            record(episodes, new)
+            alerts += new
+            self._compare(part, clocks, changed, removed)
         previous_sponsor, self.reported_sponsor = self.reported_sponsor, facts.sponsor_id
-        return StudyUpdate(as_of, facts, clocks, changed, removed, alerts, previous_sponsor)
+        return StudyUpdate(
+            evaluation, self.study_id, changed, sorted(removed), alerts, previous_sponsor
+        )
+
+    def _evaluate_all(self, as_of: date) -> _Evaluation:
+        facts = self.facts(as_of)
+        evaluation = _Evaluation(as_of, facts, {}, {}, {}, sorted(facts.sites))
+        for site_id in evaluation.site_order:
+            self._store_site(evaluation, site_id, facts.sites[site_id])
+        evaluation.clocks[STUDY_PART] = study_clocks(
+            self.study_id, facts, evaluation.first_recruited(), as_of
+        )
+        evaluation.fragments[STUDY_PART] = _fragment(evaluation.clocks[STUDY_PART])
+        return evaluation
+
+    def _evaluate_sites(self, evaluation: _Evaluation, sites: set[str]) -> list[str]:
+        """Re-evaluate the given sites on the day evaluated last; returns them sorted."""
+        for site_id in sorted(sites):
+            site = site_facts(self.parts[site_id], evaluation.as_of)
+            known = site_id in evaluation.facts.sites
+            if site is None:
+                if known:  # every date of the site is retracted: it has no clocks now
+                    del evaluation.facts.sites[site_id]
+                    evaluation.site_order.remove(site_id)
+                    for cache in (evaluation.clocks, evaluation.fragments, evaluation.summaries):
+                        cache.pop(site_id, None)
+                continue
+            evaluation.facts.sites[site_id] = site
+            if not known:
+                insort(evaluation.site_order, site_id)
+            self._store_site(evaluation, site_id, site)
+        return sorted(sites)
+
+    def _store_site(self, evaluation: _Evaluation, site_id: str, site: SiteFacts) -> None:
+        clocks = site_clocks(self.study_id, evaluation.facts, site_id, site, evaluation.as_of)
+        evaluation.clocks[site_id] = clocks
+        evaluation.fragments[site_id] = _fragment(clocks)
+        evaluation.summaries[site_id] = dumps(site_summary(site, clocks))
+
+    def _gone_sites(self, evaluation: _Evaluation) -> list[str]:
+        """Sites reported or alerted before that have no clocks now."""
+        known = {key.split("/", 1)[0] for key in self.reported} | set(self._episodes)
+        return sorted(known - set(evaluation.site_order) - {"-", STUDY_PART})
+
+    def _compare(self, part: str, clocks: list[Clock], changed: list[Clock], removed: list[str]) -> None:
+        """Note which of a part's clocks changed since the last report, and which are gone."""
+        kpis = STUDY_KPIS if part == STUDY_PART else SITE_KPIS
+        prefix = f"{part or '-'}/"
+        current = set()
+        for clock in clocks:
+            key = clock.key
+            current.add(key)
+            fingerprint = _fingerprint(clock)
+            if self.reported.get(key) != fingerprint:
+                self.reported[key] = fingerprint
+                changed.append(clock)
+        for kpi in kpis:
+            key = prefix + kpi
+            if key in self.reported and key not in current:
+                del self.reported[key]
+                removed.append(key)
 
     # -- compact serialisation for a Faust table ------------------------------------------
 
@@ -137,8 +289,9 @@ class StudyState:
             "format": STATE_FORMAT,
             "study_id": self.study_id,
             "versions": [
-                [site_id, milestone.value, *version.to_row()]
-                for (site_id, milestone), versions in sorted(self.versions.items())
+                [part, milestone.value, *version.to_row()]
+                for part, milestones in sorted(self.parts.items())
+                for milestone, versions in sorted(milestones.items())
                 for version in versions
             ],
             "episodes": sorted(
@@ -164,10 +317,12 @@ class StudyState:
             version = Version.from_row(row)
             grouped.setdefault((site_id, MilestoneKind(milestone)), []).append(version)
             state._event_ids.add(version.event_id)
-        state.versions = {key: VersionList(versions) for key, versions in grouped.items()}
+        for (part, milestone), versions in grouped.items():
+            state.parts.setdefault(part, {})[milestone] = VersionList(versions)
         reported = data["reported"]
         assert isinstance(reported, dict)  # noqa: S101
-        state.episodes = _read_episodes(data)
+        for identity, episode in _read_episodes(data).items():
+            state._episodes.setdefault(identity.site_id or STUDY_PART, {})[identity] = episode
         state.reported = dict(reported)
         sponsor = data.get("reported_sponsor")
         state.reported_sponsor = sponsor if isinstance(sponsor, str) else None
@@ -196,6 +351,10 @@ def _read_episodes(data: dict[str, object]) -> dict[ClockId, Episode]:
         ClockId.parse(identity): Episode(number, frozenset(AlertKind(k) for k in kinds), announced)
         for identity, number, kinds, announced in rows
     }
+
+
+def _fragment(clocks: list[Clock]) -> bytes:
+    return dumps([clock.to_json() for clock in clocks])[1:-1]
 
 
 def _fingerprint(clock: Clock) -> str:

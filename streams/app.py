@@ -32,12 +32,13 @@ from events.codec import dumps, loads
 from kpi.study import StudyState
 from setupmon.settings import Settings
 from streams.clock import Calendar
+from streams.faust_context import on_partition_of
 from streams.kafka import ensure_topics, ssl_context
 from streams.messages import Incoming, Outgoing
 from streams.metrics import SetupmonMetrics
 from streams.site_registry import SiteRegistry
 from streams.site_stage import SiteStage
-from streams.study_stage import StageResult, StudyStage
+from streams.study_stage import StageResult, StudyStage, partition_for
 from streams.ticks import StudyTicks
 from streams.topics import TopicNames
 
@@ -45,6 +46,7 @@ log = logging.getLogger(__name__)
 
 METRICS_CONTENT_TYPE = "text/plain; version=0.0.4"
 LAG_TOLERANCE = 20  # messages behind the high water that still count as caught up
+MAX_BATCH = 2000  # events a study-agent batch takes at most
 STALL_SECONDS = 120.0  # a partition with waiting work that has not moved for this long
 
 
@@ -93,6 +95,11 @@ class SetupmonWorker:
         # (table name, partition) -> keys held locally, so a tick reads only its partition
         self._key_index: dict[tuple[str, int], set[bytes]] = {}
         self._sponsor_topics: set[str] = set()
+        # decoded study states of owned partitions (partition -> study -> state), and the
+        # partitions whose every study has been read from the table since the assignment
+        self._studies: dict[int, dict[str, StudyState]] = {}
+        self._loaded: set[int] = set()
+        self._event_of: dict[int, Any] = {}  # partition -> an event of it in the current batch
         self.app = self._build_app()
 
     # -- app ----------------------------------------------------------------------------
@@ -122,6 +129,9 @@ class SetupmonWorker:
             web_in_thread=False,
             key_serializer="raw",
             value_serializer="raw",
+            # fetch in larger batches: the study agent takes what is ready as one batch
+            broker_max_poll_records=MAX_BATCH,
+            stream_buffer_maxsize=4 * MAX_BATCH,
         )
         # Bytes in, bytes out: events/codec.py owns JSON and Faust decodes nothing. (A
         # faust.Schema on both a topic and a table made Faust 0.15 decode keys as JSON.)
@@ -146,53 +156,108 @@ class SetupmonWorker:
     # -- study agent --------------------------------------------------------------------
 
     async def _study_agent(self, stream: faust.StreamT) -> None:
-        # One event at a time: Faust 0.15's take_events stalled here (see README), and the
-        # outputs of each event must be acknowledged before its state is written.
-        async for event in stream.events():
-            partition = event.message.partition
+        """Take what the partitions have ready, up to MAX_BATCH events, as one batch.
+
+        Events are acknowledged (so their offsets can be committed) only after the batch's
+        outputs are acknowledged by the broker and its states are written.
+        """
+        manual = stream.noack()
+        ready = manual.channel.queue
+        batch: list[Any] = []
+        async for event in manual.events():
+            batch.append(event)
+            if len(batch) < MAX_BATCH and not ready.empty():
+                continue
+            try:
+                await self._study_batch(batch)
+            except BaseException:
+                # The cached states may hold what was not acknowledged: read them again.
+                self._studies.clear()
+                self._loaded.clear()
+                raise
+            for done in batch:
+                await manual.ack(done)
+            batch = []
+
+    async def _study_batch(self, batch: list[Any]) -> None:
+        milestones = [e for e in batch if e.message.topic != self.topics.study_ticks]
+        last_of: dict[int, Any] = {}  # partition -> its last event in the batch
+        for event in batch:
+            last_of[event.message.partition] = event
+        self._event_of = last_of  # table reads of a partition go through one of its events
+        if milestones:
+            incoming = [
+                Incoming(m.key, m.value, m.topic, m.partition, m.offset)
+                for m in (e.message for e in milestones)
+            ]
+            result = self.study_stage.ingest(
+                incoming, self._cached_study, as_of=self.calendar.today(), now=self.calendar.now()
+            )
+            await self._send_all(result.outputs)
+            for event in milestones:
+                self._next_offset[event.message.partition] = event.message.offset + 1
+            await self._store_studies(result, last_of)
+        for event in batch:
             if event.message.topic == self.topics.study_ticks:
                 tick = loads(event.message.value)
                 day = date.fromisoformat(tick["as_of"])
-                self.study_ticks.received(partition, day, int(tick.get("through", 0)))
-            else:
-                await self._ingest(event)
-                self._next_offset[partition] = event.message.offset + 1
+                self.study_ticks.received(event.message.partition, day, int(tick.get("through", 0)))
+        for partition, event in last_of.items():
             sweep_day = self.study_ticks.ready(partition, self._processed(partition))
             if sweep_day is not None:
                 await self._sweep_studies(partition, sweep_day, event)
 
-    async def _ingest(self, event: Any) -> None:
-        message = event.message
-        incoming = Incoming(
-            message.key, message.value, message.topic, message.partition, message.offset
-        )
-        result = self.study_stage.ingest(
-            [incoming], self._load_study, as_of=self.calendar.today(), now=self.calendar.now()
-        )
-        await self._send_all(result.outputs)
-        self._store_studies(result, event)
-
     async def _sweep_studies(self, partition: int, as_of: date, event: Any) -> None:
-        states = [
-            StudyState.from_json(entry["state"])
-            for _, entry in self._entries(self.studies, partition)
-        ]
+        with on_partition_of(event):
+            states = list(self._partition_studies(partition).values())
         result = self.study_stage.sweep(
             states, partition=partition, as_of=as_of, now=self.calendar.now()
         )
         await self._send_all(result.outputs)
-        self._store_studies(result, event)
+        await self._store_studies(result, {partition: event})
 
-    def _load_study(self, study_id: str) -> StudyState | None:
-        raw = self.studies.get(study_id.encode())
-        return None if raw is None else StudyState.from_json(loads(raw)["state"])
+    def _cached_study(self, study_id: str) -> StudyState | None:
+        """A study's state: decoded once from the table, then kept in memory."""
+        partition = partition_for(study_id.encode(), self.settings.partitions)
+        cache = self._studies.setdefault(partition, {})
+        state = cache.get(study_id)
+        if state is None:
+            # Faust reads a table from the partition of the current event (see
+            # streams/faust_context.py): make it one of this study's partition.
+            with on_partition_of(self._event_of[partition]):
+                raw = self.studies.get(study_id.encode())
+            if raw is not None:
+                state = cache[study_id] = StudyState.from_json(loads(raw)["state"])
+        return state
 
-    def _store_studies(self, result: StageResult, event: Any) -> None:
-        """Write back the states an event (or a tick) touched: all on its partition."""
-        partition = event.message.partition
+    def _partition_studies(self, partition: int) -> dict[str, StudyState]:
+        """Every study of an owned partition, read from the table once per assignment."""
+        if partition not in self._loaded:
+            cache = self._studies.setdefault(partition, {})
+            for key, entry in self._entries(self.studies, partition):
+                cache.setdefault(key.decode(), StudyState.from_json(entry["state"]))
+            self._loaded.add(partition)
+        return self._studies[partition]
+
+    async def _store_studies(self, result: StageResult, event_of: dict[int, Any]) -> None:
+        """Write back the states a batch (or a tick) touched, each on its partition, and wait
+        until the broker has them.
+
+        The batch's alerts were acknowledged before; until its states reach the changelog a
+        crash re-runs the batch and re-decides its alerts, so the wait keeps that window to
+        one round trip (Faust's own flush of table writes runs in the background).
+        """
+        sent = []
         for study_id, state in result.states.items():
+            partition = result.partitions[study_id]
+            self._studies.setdefault(partition, {})[study_id] = state
             value = dumps({"partition": partition, "state": state.to_json()})
-            self._put(self.studies, event, study_id.encode(), value)
+            with on_partition_of(event_of[partition]):
+                self.studies.data[study_id.encode()] = value  # the local store only
+            self._index(self.studies, partition, study_id.encode())
+            sent.append(self.studies.send_changelog(partition, study_id.encode(), value))
+        if sent:
+            await asyncio.gather(*sent)
 
     # -- site agent ---------------------------------------------------------------------
 
@@ -211,7 +276,7 @@ class SetupmonWorker:
                 site_id = str(message["site_id"])
                 sites = [(site_id, self.site_stage.update(self._load_site(site_id), message))]
                 value = dumps({"partition": partition, "clocks": sites[0][1]})
-                self._put(self.site_table, event, site_id.encode(), value)
+                self._put(self.site_table, partition, site_id.encode(), value)
             outputs = [
                 self.site_stage.publish(site_id, clocks, partition=partition, as_of=as_of)
                 for site_id, clocks in sites
@@ -220,10 +285,14 @@ class SetupmonWorker:
                 log.info("site tick %s on partition %d: %d sites", as_of, partition, len(sites))
             await self._send_all(outputs)
 
-    def _put(self, table: Any, event: Any, key: bytes, value: bytes) -> None:
-        # `event` is the agent's current event: Faust writes the changelog to its partition.
+    def _put(self, table: Any, partition: int, key: bytes, value: bytes) -> None:
+        # Faust writes the changelog to the partition of the current event (see
+        # streams/faust_context.py), which the caller made `partition`.
         table[key] = value
-        keys = self._key_index.get((table.name, event.message.partition))
+        self._index(table, partition, key)
+
+    def _index(self, table: Any, partition: int, key: bytes) -> None:
+        keys = self._key_index.get((table.name, partition))
         if keys is not None:
             keys.add(key)
 
@@ -335,6 +404,8 @@ class SetupmonWorker:
         for tp in revoked:
             if tp.topic == self.topics.milestones:
                 self.study_stage.forget_partition(tp.partition)
+                self._studies.pop(tp.partition, None)
+                self._loaded.discard(tp.partition)
                 # another worker may move it on: start again from its committed offset
                 self._next_offset.pop(tp.partition, None)
                 self._progress.pop(tp.partition, None)

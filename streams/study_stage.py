@@ -12,15 +12,16 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from aiokafka.partitioner import murmur2
 
 from events.codec import dumps
 from events.dead_letter import dead_letter_record
-from events.milestones import Milestone
+from events.milestones import Milestone, MilestoneKind
 from events.validation import Rejection, validate_event
 from kpi.clocks import CLOSED_STATES, STUDY_KPIS, Clock
-from kpi.study import EventOutcome, StudyState, StudyUpdate
+from kpi.study import STUDY_PART, EventOutcome, StudyState, StudyUpdate
 from streams.messages import Incoming, Outgoing
 from streams.metrics import SetupmonMetrics
 from streams.topics import TopicNames
@@ -60,6 +61,9 @@ class StudyStage:
         # further): the next day tick, once the partition has caught up, judges them as of
         # today, so late data raises its alerts within a tick rather than at midnight.
         self._behind: dict[int, set[str]] = {}
+        # labelled metric children, looked up once (labels() costs more than the increment)
+        self._event_counters: dict[tuple[MilestoneKind, EventOutcome], Any] = {}
+        self._delay_histograms: dict[MilestoneKind, Any] = {}
 
     # -- milestones ---------------------------------------------------------------------
 
@@ -80,7 +84,7 @@ class StudyStage:
         recorded a week after its submission does not first look like a breach as of today.
         """
         result = StageResult()
-        reached: dict[str, date] = {}  # study -> the latest day its events in this batch reach
+        by_study: dict[str, list[Milestone]] = {}  # each study's events, in arrival order
         for message in messages:
             event = validate_event(message.value)
             if isinstance(event, Rejection):
@@ -92,18 +96,26 @@ class StudyStage:
                 # Wrong key or another partitioner: send it where its study's state lives.
                 result.outputs.append(Outgoing(message.topic, key, message.value, home))
                 continue
-            state = result.states.get(event.study_id) or load(event.study_id)
-            if state is None:
-                state = StudyState(event.study_id)
-            result.states[event.study_id] = state
+            by_study.setdefault(event.study_id, []).append(event)
             result.partitions[event.study_id] = message.partition
-            self._count(event, state.apply(event))
-            day = min(event.recorded_day, as_of)
-            reached[event.study_id] = max(day, reached.get(event.study_id, day))
-        for study_id, state in result.states.items():
+        hold_back_before = as_of - self.alert_horizon
+        for study_id, events in by_study.items():
+            state = load(study_id) or StudyState(study_id)
+            result.states[study_id] = state
             partition = result.partitions[study_id]
+            # One evaluation per run of events recorded on the same UK day, as of that day:
+            # what live processing would have judged on each day, at one evaluation a day.
+            run_day: date | None = None
+            for event in events:
+                day = min(event.recorded_day, as_of)
+                if run_day is not None and day != run_day:
+                    update = state.advance(run_day, hold_back_before=hold_back_before)
+                    self._publish(update, result, now, partition=partition)
+                self._count(event, state.apply(event))
+                run_day = day
+            assert run_day is not None  # noqa: S101 - a study is listed with its events
             # never earlier than it was judged
-            update = state.advance(reached[study_id], hold_back_before=as_of - self.alert_horizon)
+            update = state.advance(run_day, hold_back_before=hold_back_before)
             behind = self._behind.setdefault(partition, set())
             if update.as_of < as_of:
                 behind.add(study_id)
@@ -155,10 +167,21 @@ class StudyStage:
         self.metrics.events_total.labels(label, "rejected").inc()
 
     def _count(self, event: Milestone, outcome: EventOutcome) -> None:
-        self.metrics.events_total.labels(event.milestone.value, outcome.value).inc()
+        counter = self._event_counters.get((event.milestone, outcome))
+        if counter is None:
+            labels = (event.milestone.value, outcome.value)
+            counter = self._event_counters[(event.milestone, outcome)] = (
+                self.metrics.events_total.labels(*labels)
+            )
+        counter.inc()
         if outcome is not EventOutcome.DUPLICATE:
             delay = (event.recorded_day - event.date).days
-            self.metrics.entry_delay_days.labels(event.milestone.value).observe(delay)
+            histogram = self._delay_histograms.get(event.milestone)
+            if histogram is None:
+                histogram = self._delay_histograms[event.milestone] = (
+                    self.metrics.entry_delay_days.labels(event.milestone.value)
+                )
+            histogram.observe(delay)
 
     def _publish(
         self,
@@ -169,7 +192,7 @@ class StudyStage:
         partition: int,
         daily: bool = False,
     ) -> None:
-        study_id = update.clocks[0].study_id
+        study_id = update.study_id
         key = study_id.encode()
         for alert in update.alerts:
             if alert.held:
@@ -187,8 +210,7 @@ class StudyStage:
                 self.metrics.clock_days.labels(clock.kpi.value, region).observe(clock.elapsed_days)
 
         if daily or update.changed or update.removed or update.sponsor_changed:
-            document = {**update.status_document(), "updated_at": now.isoformat()}
-            value = dumps(document)
+            value = update.status_json(updated_at=now)
             result.outputs.append(Outgoing(self.topics.study_status, key, value))
             if update.sponsor_changed and update.previous_sponsor_id:
                 # the study left that sponsor: remove it from the old sponsor's topic
@@ -203,11 +225,11 @@ class StudyStage:
         # The site stage needs states and stop dates, not elapsed days, and re-computes its
         # windows on its own day tick: only sites whose clocks changed are sent.
         for site_id in sorted(touched):
-            site_clocks = [c.to_json() for c in update.clocks if c.site_id == site_id]
+            site_clocks = [c.to_json() for c in update.part_clocks(site_id)]
             value = dumps({"study_id": study_id, "site_id": site_id, "clocks": site_clocks})
             result.outputs.append(Outgoing(self.topics.site_clocks, site_id.encode(), value))
 
-        self._track_study_clocks(partition, study_id, update.clocks)
+        self._track_study_clocks(partition, study_id, update.part_clocks(STUDY_PART))
 
     def _track_study_clocks(self, partition: int, study_id: str, clocks: list[Clock]) -> None:
         states = tuple((c.kpi.value, c.state.value) for c in clocks if c.kpi in STUDY_KPIS)

@@ -20,4 +20,8 @@ def run_worker(settings: Settings, *, loglevel: str = "warning") -> None:
     if created:
         logging.getLogger(__name__).warning("created topics: %s", ", ".join(created))
     worker = SetupmonWorker(settings, parse_calendar(settings.calendar))
-    faust.Worker(worker.app, loglevel=loglevel, quiet=True).execute_from_commandline()
+    runner = faust.Worker(worker.app, loglevel=loglevel, quiet=True)
+    # Faust's terminal spinner sets the root logger to DEBUG, so every debug call of aiokafka
+    # and Faust builds a log record that no handler prints (a tenth of a busy worker's time).
+    runner.spinner = None
+    runner.execute_from_commandline()

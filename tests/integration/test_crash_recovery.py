@@ -1,9 +1,11 @@
-"""A worker killed with SIGKILL mid-stream loses no state and raises no alert twice."""
+"""A worker killed with SIGKILL mid-stream loses no state, and its alerts stay true and
+are decided once (a re-send after the kill is the very same alert)."""
 
 from __future__ import annotations
 
 import signal
 import time
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -11,6 +13,8 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from events.codec import loads
+from events.milestones import Milestone
+from events.validation import Rejection, validate_event
 from setupmon.settings import Settings
 from setupmon.simulator import entered_on, plan_events
 from setupmon.sites import load_sites, read_sites
@@ -18,6 +22,7 @@ from streams.messages import Incoming
 from streams.metrics import SetupmonMetrics
 from streams.study_stage import StudyStage, partition_for
 from streams.topics import TopicNames
+from tests.alert_truth import untrue_days, untrue_last_words
 from tests.integration.kafka_io import produce, read_all, run, wait_for
 from tests.integration.test_pipeline import calendar, latest_by_key
 
@@ -79,7 +84,11 @@ def test_sigkill_mid_stream_loses_nothing_and_decides_every_alert_once(
     )
     worker.stop(signal.SIGKILL)
     assert worker.process.returncode == -signal.SIGKILL
-    before = len(run(read_all(settings, settings.topic("alerts"))))
+    sent_before = {
+        (r.partition, r.offset): loads(r.value)["alert_id"]
+        for r in run(read_all(settings, settings.topic("alerts")))
+    }
+    before = len(sent_before)
 
     restarted_at = time.monotonic()
     start_worker(settings, fixed_day, name="after")
@@ -91,13 +100,7 @@ def test_sigkill_mid_stream_loses_nothing_and_decides_every_alert_once(
         timeout=120,
         what="every study's final status",
     )
-    alerts = wait_for(
-        lambda: run(read_all(settings, settings.topic("alerts"))),
-        lambda records: {loads(r.value)["alert_id"] for r in records} >= expected_alerts,
-        timeout=60,
-        what="every expected alert",
-    )
-    time.sleep(2)
+    time.sleep(2)  # the last batch's alerts are acknowledged before its states are written
     alerts = run(read_all(settings, settings.topic("alerts")))
     seen: dict[str, dict] = {}
     repeats = 0
@@ -106,18 +109,41 @@ def test_sigkill_mid_stream_loses_nothing_and_decides_every_alert_once(
         previous = seen.setdefault(alert["alert_id"], alert)
         if previous is not alert:
             repeats += 1
-            # a redelivered input may re-send an alert: the very same alert, never another
-            assert {**previous, "raised_at": None} == {**alert, "raised_at": None}
-    assert set(seen) == expected_alerts
+            # only what had been sent before the kill is sent again, and only once
+            assert alert["alert_id"] in sent_before.values()
+            assert (record.partition, record.offset) not in sent_before
+            # A redelivered input may re-send an alert: the same clock, kind and day. (Its
+            # other fields may differ where the batch after the restart held fewer of the
+            # day's events, e.g. a registration read later: both are true, checked below.)
+            same = ("kind", "kpi", "study_id", "site_id", "start_date", "as_of")
+            assert [previous[f] for f in same] == [alert[f] for f in same]
+    # Which alerts are raised depends on how events fall into batches (a batch that holds a
+    # site's opening and its first recruitment raises nothing for a clock that one event at a
+    # time would breach and clear), so each alert is checked against the study's events
+    # instead: true as of its day, and every clock's last word true as of TODAY.
+    events = _events_by_study(messages)
+    assert untrue_days(events, [loads(r.value) for r in alerts]) == []
+    assert untrue_last_words(events, [loads(r.value) for r in alerts], dict.fromkeys(events, TODAY)) == []
     print(
         f"\nSIGKILL after {before} of {len(expected_alerts)} alerts; restart to ready "
         f"{recovery_seconds:.1f}s; {len(statuses)} status messages; re-sent alert IDs: {repeats}"
     )
-    # At-least-once: an alert acknowledged just before the kill, whose state write had not
-    # reached the broker, is decided again on restart. It is the same alert (checked above),
-    # and the notifier's ledger keys deliveries by alert_id, so no site hears it twice; it is
-    # only ever the few events in flight at the kill (runs here: 0 or 1).
-    assert repeats <= 5
+    # At-least-once: the alerts of a batch acknowledged just before the kill, whose states had
+    # not reached the changelog, are decided again on restart: the same IDs (checked above),
+    # which the notifier's ledger delivers once. It is at most the batches in flight at the
+    # kill, and never an alert decided after the restart.
+    occurrences = Counter(loads(r.value)["alert_id"] for r in alerts)
+    assert max(occurrences.values()) <= 2
+    assert repeats <= before
+
+
+def _events_by_study(messages: list[tuple[bytes, bytes]]) -> dict[str, list[Milestone]]:
+    events: dict[str, list[Milestone]] = {}
+    for _, value in messages:
+        event = validate_event(value)
+        if not isinstance(event, Rejection):
+            events.setdefault(event.study_id, []).append(event)
+    return events
 
 
 def _matches(latest: dict[bytes, bytes | None], expected: dict) -> bool:

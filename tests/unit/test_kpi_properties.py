@@ -215,7 +215,10 @@ def test_incremental_evaluation_raises_each_alert_once_and_ends_like_the_batch(
     for milestone in shuffled:
         state = states[milestone.study_id]
         state.apply(milestone)
-        raised.update(alert.alert_id for alert in state.advance(as_of).alerts)
+        update = state.advance(as_of)
+        raised.update(alert.alert_id for alert in update.alerts)
+        # re-evaluating only the changed site gives what a full evaluation gives
+        assert update.clocks == state.clocks(as_of)
     assert [alert_id for alert_id, count in raised.items() if count > 1] == []
     _, expected = batch(events, as_of)
     for study, state in states.items():
@@ -232,6 +235,29 @@ def test_advancing_day_by_day_raises_each_alert_once(events: list[Milestone], as
     for study, state in states.items():
         raised: Counter[str] = Counter()
         for offset in range(0, 200, 7):
-            raised.update(a.alert_id for a in state.advance(BASE + timedelta(offset)).alerts)
+            update = state.advance(BASE + timedelta(offset))
+            raised.update(a.alert_id for a in update.alerts)
+            assert update.clocks == state.clocks(update.as_of)
         raised.update(a.alert_id for a in state.advance(as_of + timedelta(200)).alerts)
         assert [alert_id for alert_id, count in raised.items() if count > 1] == [], study
+
+
+@PROPERTY_SETTINGS
+@given(data=st.data(), events=histories(), as_of=as_of_days)
+def test_the_status_document_is_the_whole_study_as_of_its_day(
+    data: st.DataObject, events: list[Milestone], as_of: date
+) -> None:
+    shuffled = data.draw(st.permutations(events), label="arrival order")
+    states = fresh()
+    for milestone in shuffled:
+        states[milestone.study_id].apply(milestone)
+        update = states[milestone.study_id].advance(as_of)
+    moment = datetime(2025, 1, 1, tzinfo=UTC)
+    for study, state in states.items():
+        update = state.advance(as_of)
+        document = loads(update.status_json(updated_at=moment))
+        clocks = state.clocks(update.as_of)
+        assert document["clocks"] == [clock.to_json() for clock in clocks]
+        assert list(document["sites"]) == sorted({c.site_id for c in clocks if c.site_id})
+        assert (document["study_id"], document["as_of"]) == (study, update.as_of.isoformat())
+        assert document["updated_at"] == moment.isoformat()
