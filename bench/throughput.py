@@ -1,49 +1,74 @@
-"""`make bench`: a worker's throughput against the raw ceiling, in the same run.
+"""`make bench`: setupmon's worker against the raw ceiling and a naive Faust agent, in one run.
 
-Measured on one backlog of simulated milestone events (every message entered on one day):
-1. raw: a plain aiokafka consumer reading the topic and decoding + validating each message,
+On one broker, one machine, one run (compare ratios, not absolute figures, across machines):
+1. raw: a plain aiokafka consumer reading the backlog and decoding + validating each message,
    the least any consumer of the contract must do;
-2. stage: the same, plus setupmon's study stage in memory (no tables, no outputs sent);
-3. setupmon: a real worker process (Faust agents, RocksDB tables, changelogs, every output),
-   timed from its first processed event to its last.
+2. logic alone: the same, plus setupmon's study stage in memory, a fetched batch at a time
+   (no tables, no outputs sent);
+3. naive Faust agent: the same logic one event at a time, the state read from and written to
+   a table per event, every output awaited (bench/naive_agent.py);
+4. setupmon worker: a real worker process (batches, tables, changelogs, every output);
+5. the worker on studies of 5, 20, 50, 100 and 200 sites: events/s and changelog bytes/event;
+6. latency from publishing an event to its study-status message at a steady 1,000 events/s;
+7. the time to answer `/metrics` with 1,000 sites.
+Each worker is timed from its first processed event to its last (its start-up apart).
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
-import sys
 import time
-import urllib.request
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from prometheus_client import CollectorRegistry
 
+from bench.backlogs import DAY, Messages, national, sized_studies
+from bench.latency import steady_latency
+from bench.process import scrape, start, stop, wait_counted
 from events.validation import validate_event
+from kpi.study import StudyState
 from setupmon.settings import Settings
-from setupmon.simulator import entered_on, plan_events
-from setupmon.sites import read_sites
+from setupmon.simulator import SPONSORS
 from streams.kafka import client_options, ensure_topics
 from streams.messages import Incoming
 from streams.metrics import SetupmonMetrics
 from streams.study_stage import StudyStage
 from streams.topics import TopicNames
 
-DAY = date(2025, 6, 1)
-SITES = Path(__file__).resolve().parents[1] / "deploy" / "sites" / "sample-sites.csv"
 STUDIES = int(os.environ.get("BENCH_STUDIES", "600"))
+SIZES = (5, 20, 50, 100, 200)
+SIZED_EVENTS = int(os.environ.get("BENCH_SIZED_EVENTS", "12000"))
+FETCH = 2000  # messages a getmany returns at most, as the worker's batches
 
 
-async def produce(settings: Settings, topic: str, messages: list[tuple[bytes, bytes]]) -> float:
+def fresh_settings(name: str, port: int = 6091) -> Settings:
+    unique = f"{name}-{uuid.uuid4().hex[:8]}"
+    settings = replace(
+        Settings.from_env(),
+        topic_prefix=f"bench-{unique}",
+        app_id=f"bench-{unique}",
+        data_dir=Path(f".data/bench/{unique}"),
+        metrics_port=port,
+        partitions=6,
+    )
+    topics = TopicNames.from_settings(settings)
+    specs = topics.specs() + [topics.sponsor_spec(s) for s in (*SPONSORS, "bench")]
+    asyncio.run(ensure_topics(settings, specs))
+    return settings
+
+
+async def produce(settings: Settings, messages: Messages) -> float:
     producer = AIOKafkaProducer(**client_options(settings), acks="all", linger_ms=5)
     await producer.start()
     started = time.perf_counter()
     try:
+        topic = TopicNames.from_settings(settings).milestones
         for key, value in messages:
             await producer.send(topic, value, key=key)
         await producer.flush()
@@ -52,119 +77,145 @@ async def produce(settings: Settings, topic: str, messages: list[tuple[bytes, by
     return time.perf_counter() - started
 
 
-async def consume(settings: Settings, topic: str, count: int, stage: StudyStage | None) -> float:
+async def consume(settings: Settings, count: int, stage: StudyStage | None) -> float:
+    topic = TopicNames.from_settings(settings).milestones
     consumer = AIOKafkaConsumer(
-        **client_options(settings), enable_auto_commit=False, max_poll_records=2000
+        **client_options(settings), enable_auto_commit=False, max_poll_records=FETCH
     )
     await consumer.start()
     tps = [TopicPartition(topic, p) for p in range(settings.partitions)]
     consumer.assign(tps)
     await consumer.seek_to_beginning(*tps)
-    states: dict = {}
+    states: dict[str, StudyState] = {}
     seen = 0
     started = time.perf_counter()
     try:
         while seen < count:
             for tp, records in (await consumer.getmany(timeout_ms=500)).items():
-                for record in records:
-                    seen += 1
-                    if stage is None:
+                seen += len(records)
+                if stage is None:
+                    for record in records:
                         validate_event(record.value)
-                        continue
-                    incoming = Incoming(
-                        record.key, record.value, topic, tp.partition, record.offset
-                    )
-                    result = stage.ingest([incoming], states.get, as_of=DAY, now=datetime.now(UTC))
-                    states.update(result.states)
+                    continue
+                batch = [Incoming(r.key, r.value, topic, tp.partition, r.offset) for r in records]
+                result = stage.ingest(batch, states.get, as_of=DAY, now=datetime.now(UTC))
+                states.update(result.states)
         return time.perf_counter() - started
     finally:
         await consumer.stop()
 
 
-def worker_seconds(settings: Settings, count: int, log: Path) -> tuple[float, float]:
-    env = {
-        **os.environ,
-        **settings.describe(),
-        "SETUPMON_CALENDAR": f"simulated:{DAY}@{time.time():.3f}x100000",
-    }
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "setupmon.cli", "worker"],
-        env=env,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-    first = None
+def timed_process(
+    settings: Settings, command: list[str], count: int, then: Callable[[], object] | None = None
+) -> float:
+    """Seconds a worker-like process takes from its first counted event to the `count`th;
+    `then` runs before it is stopped."""
+    process = start(settings, command)
     try:
-        while True:
-            done = events_counted(settings.metrics_port)
-            if done and first is None:
-                first = time.perf_counter()
-            if done >= count:
-                return time.perf_counter() - (first or started), time.perf_counter() - started
-            if process.poll() is not None:
-                raise SystemExit(f"worker exited; see {log}")
-            time.sleep(0.1)
+        seconds = wait_counted(process, settings.metrics_port, count)
+        if then is not None:
+            then()
+        return seconds
     finally:
-        process.terminate()
-        process.wait(30)
+        stop(process)
 
 
-def events_counted(port: int) -> float:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:
-            text = response.read().decode()
-    except OSError:
-        return 0
-    return sum(
-        float(line.rsplit(" ", 1)[1])
-        for line in text.splitlines()
-        if line.startswith("trial_setup_events_total{")
-    )
+def changelog_bytes(settings: Settings) -> int:
+    async def total() -> int:
+        consumer = AIOKafkaConsumer(**client_options(settings), enable_auto_commit=False)
+        await consumer.start()
+        try:
+            size = 0
+            for table in ("studies", "site-clocks"):
+                topic = f"{settings.app_id}-{table}-changelog"
+                partitions = consumer.partitions_for_topic(topic) or set()
+                if not partitions:
+                    await consumer._client.force_metadata_update()  # a topic made by the worker
+                    partitions = consumer.partitions_for_topic(topic) or set()
+                tps = [TopicPartition(topic, p) for p in partitions]
+                if not tps:
+                    continue
+                consumer.assign(tps)
+                await consumer.seek_to_beginning(*tps)
+                end = await consumer.end_offsets(tps)
+                for tp in tps:
+                    while await consumer.position(tp) < end[tp]:
+                        for record in (await consumer.getmany(tp, timeout_ms=1000)).get(tp, []):
+                            size += len(record.key or b"") + len(record.value or b"")
+            return size
+        finally:
+            await consumer.stop()
+
+    return asyncio.run(total())
+
+
+def worker_run(name: str, messages: Messages) -> tuple[float, float]:
+    """events/s of a worker on `messages`, and its changelog bytes per event."""
+    settings = fresh_settings(name)
+    asyncio.run(produce(settings, messages))
+    seconds = timed_process(settings, ["setupmon.cli", "worker"], len(messages))
+    return len(messages) / seconds, changelog_bytes(settings) / len(messages)
 
 
 def main() -> None:
-    unique = uuid.uuid4().hex[:8]
-    settings = replace(
-        Settings.from_env(),
-        topic_prefix=f"bench-{unique}",
-        app_id=f"bench-{unique}",
-        data_dir=Path(f".data/bench-{unique}"),
-        metrics_port=6091,
-        partitions=6,
-    )
-    topics = TopicNames.from_settings(settings)
-    asyncio.run(ensure_topics(settings, topics.specs()))
-    site_ids = [site.site_id for site in read_sites(SITES)]
-    planned = plan_events(
-        site_ids, studies=STUDIES, first_day=DAY - timedelta(300), span_days=200, seed=11
-    )
-    messages = entered_on(planned, DAY)
+    messages = national(STUDIES)
     count = len(messages)
     print(
-        f"backlog: {count} milestone messages ({STUDIES} studies, {len(site_ids)} sites), "
-        f"{settings.partitions} partitions, one worker, {os.cpu_count()} cores"
+        f"backlog: {count} milestone messages ({STUDIES} studies, 200 sites), "
+        f"6 partitions, one worker, {os.cpu_count()} cores; one broker, one run"
     )
-    produce_s = asyncio.run(produce(settings, topics.milestones, messages))
-    raw_s = asyncio.run(consume(settings, topics.milestones, count, None))
+    settings = fresh_settings("backlog")
+    asyncio.run(produce(settings, messages))
+    raw_s = asyncio.run(consume(settings, count, None))
     stage = StudyStage(
-        topics,
+        TopicNames.from_settings(settings),
         SetupmonMetrics.create(CollectorRegistry()),
         lambda _: "x",
         alert_horizon_days=100_000,
     )
-    stage_s = asyncio.run(consume(settings, topics.milestones, count, stage))
-    worker_s, with_start_s = worker_seconds(settings, count, Path(f".data/bench-{unique}.log"))
+    logic_s = asyncio.run(consume(settings, count, stage))
+    naive = fresh_settings("naive")
+    asyncio.run(produce(naive, messages))
+    naive_s = timed_process(naive, ["bench.naive_agent"], count)
+    worker_rate, worker_bytes = worker_run("worker", messages)
+
     rows = [
-        ("produce (aiokafka, acks=all)", produce_s),
-        ("raw ceiling: aiokafka consume + decode/validate", raw_s),
-        ("+ study stage in memory (no tables, no outputs)", stage_s),
-        ("setupmon worker (tables, changelogs, all outputs)", worker_s),
+        ("raw ceiling: aiokafka consume + decode/validate", count / raw_s, None),
+        ("logic alone: + study stage in memory, per fetch", count / logic_s, None),
+        ("naive Faust agent: a table write per event", count / naive_s, None),
+        ("setupmon worker: batches, tables, every output", worker_rate, worker_bytes),
     ]
-    print(f"{'what':52} {'seconds':>8} {'events/s':>10} {'of raw':>7}")
-    for name, seconds in rows:
-        print(f"{name:52} {seconds:8.2f} {count / seconds:10.0f} {raw_s / seconds:7.1%}")
-    print(f"worker including its start-up and recovery: {with_start_s:.1f} s")
+    print(f"\n{'what':52} {'events/s':>9} {'of raw':>7} {'changelog B/event':>18}")
+    for name, rate, per_event in rows:
+        bytes_text = "" if per_event is None else f"{per_event:,.0f}"
+        print(f"{name:52} {rate:9,.0f} {rate * raw_s / count:7.1%} {bytes_text:>18}")
+
+    print(f"\nstudies of N sites, about {SIZED_EVENTS} events each run:")
+    print(f"{'sites per study':>16} {'events/s':>9} {'vs 5 sites':>10} {'changelog B/event':>18}")
+    base = None
+    for size in SIZES:
+        rate, per_event = worker_run(f"sites{size}", sized_studies(size, SIZED_EVENTS))
+        base = base or rate
+        print(f"{size:16} {rate:9,.0f} {rate / base:10.2f} {per_event:18,.0f}")
+
+    p50, p99, sent = steady_latency(fresh_settings("latency"), rate=1000, seconds=15)
+    print(f"\nevent -> study-status at a steady 1,000 events/s ({sent} events): p50 {p50:.0f} ms, p99 {p99:.0f} ms")
+
+    metrics = fresh_settings("metrics")
+    big = sized_studies(5, 6 * 5 * 200 + 4 * 200, site_pool=1000)  # 200 studies x 5 = 1,000 sites
+    asyncio.run(produce(metrics, big))
+    timings: list[float] = []
+
+    def time_scrapes() -> None:
+        time.sleep(1.0)  # the site agent follows the study agent
+        for _ in range(20):
+            started = time.perf_counter()
+            scrape(metrics.metrics_port)
+            timings.append(time.perf_counter() - started)
+
+    timed_process(metrics, ["setupmon.cli", "worker"], len(big), then=time_scrapes)
+    timings.sort()
+    print(f"/metrics with 1,000 sites: median {timings[len(timings) // 2] * 1000:.0f} ms")
 
 
 if __name__ == "__main__":

@@ -83,6 +83,19 @@ def classify(
     return ClockState.RUNNING
 
 
+def next_change(clock: Clock) -> date | None:
+    """The next day the clock changes state with no new event: a running clock reaches its
+    at-risk point (the first day with elapsed * 4 >= limit * 3), an at-risk one passes its
+    limit. None for a clock that only an event can change."""
+    if clock.start_date is None:
+        return None
+    if clock.state is ClockState.RUNNING:
+        return clock.start_date + timedelta(-(-3 * clock.limit_days // 4))
+    if clock.state is ClockState.AT_RISK:
+        return clock.start_date + timedelta(clock.limit_days + 1)
+    return None
+
+
 def elapsed_days(
     state: ClockState,
     *,

@@ -32,7 +32,7 @@ from alerts.decide import Alert, AlertId, AlertKind, ClockId, Episode, decide_al
 from events.codec import dumps
 from events.milestones import Milestone, MilestoneKind
 from kpi.build import build_clocks, site_clocks, site_summary, study_clocks
-from kpi.clocks import SITE_KPIS, STUDY_KPIS, Clock
+from kpi.clocks import SITE_KPIS, STUDY_KPIS, Clock, next_change
 from kpi.facts import Parts, SiteFacts, StudyFacts, facts_as_of, site_facts
 from kpi.versions import Version, VersionList
 
@@ -56,6 +56,7 @@ class _Evaluation:
     fragments: dict[str, bytes]  # part -> its clocks as JSON, comma-joined, no brackets
     summaries: dict[str, bytes]  # site -> its `{stage, flags}` as JSON
     site_order: list[str] = field(default_factory=list)  # sites with clocks, sorted
+    wakes: dict[str, date] = field(default_factory=dict)  # part -> its clocks' next change
 
     def first_recruited(self) -> date | None:
         days = [
@@ -104,6 +105,12 @@ class StudyUpdate:
         for site_id in self._evaluation.site_order:
             clocks += self._evaluation.clocks[site_id]
         return clocks
+
+    @cached_property
+    def wake_on(self) -> date | None:
+        """The next day one of the study's clocks changes state with no new event: the day
+        tick re-evaluates the study then (and not before)."""
+        return min(self._evaluation.wakes.values(), default=None)
 
     def part_clocks(self, part: str) -> list[Clock]:
         """The clocks of one site (or of the study, for STUDY_PART); [] for a site with none."""
@@ -194,10 +201,11 @@ class StudyState:
         else:
             evaluation = previous
             parts = [STUDY_PART, *self._evaluate_sites(evaluation, self._dirty)]
-            evaluation.clocks[STUDY_PART] = study_clocks(
-                self.study_id, evaluation.facts, evaluation.first_recruited(), as_of
+            _store_part(
+                evaluation,
+                STUDY_PART,
+                study_clocks(self.study_id, evaluation.facts, evaluation.first_recruited(), as_of),
             )
-            evaluation.fragments[STUDY_PART] = _fragment(evaluation.clocks[STUDY_PART])
         self._dirty.clear()
         self._evaluation = evaluation
 
@@ -229,10 +237,11 @@ class StudyState:
         evaluation = _Evaluation(as_of, facts, {}, {}, {}, sorted(facts.sites))
         for site_id in evaluation.site_order:
             self._store_site(evaluation, site_id, facts.sites[site_id])
-        evaluation.clocks[STUDY_PART] = study_clocks(
-            self.study_id, facts, evaluation.first_recruited(), as_of
+        _store_part(
+            evaluation,
+            STUDY_PART,
+            study_clocks(self.study_id, facts, evaluation.first_recruited(), as_of),
         )
-        evaluation.fragments[STUDY_PART] = _fragment(evaluation.clocks[STUDY_PART])
         return evaluation
 
     def _evaluate_sites(self, evaluation: _Evaluation, sites: set[str]) -> list[str]:
@@ -246,6 +255,7 @@ class StudyState:
                     evaluation.site_order.remove(site_id)
                     for cache in (evaluation.clocks, evaluation.fragments, evaluation.summaries):
                         cache.pop(site_id, None)
+                    evaluation.wakes.pop(site_id, None)
                 continue
             evaluation.facts.sites[site_id] = site
             if not known:
@@ -255,8 +265,7 @@ class StudyState:
 
     def _store_site(self, evaluation: _Evaluation, site_id: str, site: SiteFacts) -> None:
         clocks = site_clocks(self.study_id, evaluation.facts, site_id, site, evaluation.as_of)
-        evaluation.clocks[site_id] = clocks
-        evaluation.fragments[site_id] = _fragment(clocks)
+        _store_part(evaluation, site_id, clocks)
         evaluation.summaries[site_id] = dumps(site_summary(site, clocks))
 
     def _gone_sites(self, evaluation: _Evaluation) -> list[str]:
@@ -353,8 +362,15 @@ def _read_episodes(data: dict[str, object]) -> dict[ClockId, Episode]:
     }
 
 
-def _fragment(clocks: list[Clock]) -> bytes:
-    return dumps([clock.to_json() for clock in clocks])[1:-1]
+def _store_part(evaluation: _Evaluation, part: str, clocks: list[Clock]) -> None:
+    """Cache a part's clocks, their JSON for the status document, and their next change."""
+    evaluation.clocks[part] = clocks
+    evaluation.fragments[part] = dumps([clock.to_json() for clock in clocks])[1:-1]
+    wakes = [day for day in map(next_change, clocks) if day is not None]
+    if wakes:
+        evaluation.wakes[part] = min(wakes)
+    else:
+        evaluation.wakes.pop(part, None)
 
 
 def _fingerprint(clock: Clock) -> str:

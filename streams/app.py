@@ -64,6 +64,18 @@ def broker_credentials(settings: Settings) -> Any:
     return None
 
 
+async def patiently(waiting: Awaitable[Any], what: str, every: float = 10.0) -> Any:
+    """Await, logging a warning every `every` seconds it takes: a broker that does not
+    acknowledge shows in the log before the stall check marks the worker unhealthy."""
+    task = asyncio.ensure_future(waiting)
+    started = time.monotonic()
+    while True:
+        done, _ = await asyncio.wait({task}, timeout=every)
+        if done:
+            return task.result()
+        log.warning("still waiting for %s after %.0f s", what, time.monotonic() - started)
+
+
 class SetupmonWorker:
     """One worker process: a Faust app and the stages it runs."""
 
@@ -208,10 +220,25 @@ class SetupmonWorker:
                 await self._sweep_studies(partition, sweep_day, event)
 
     async def _sweep_studies(self, partition: int, as_of: date, event: Any) -> None:
+        """A day tick: every study of the partition the first time after an assignment (it
+        rebuilds the wake index and gauges), then only the studies due."""
+        everything = partition not in self._loaded
         with on_partition_of(event):
-            states = list(self._partition_studies(partition).values())
+            studies = self._partition_studies(partition)
+        if everything:
+            states = list(studies.values())
+        else:
+            due = self.study_stage.due_studies(partition, as_of)
+            states = [studies[study_id] for study_id in due if study_id in studies]
         result = self.study_stage.sweep(
-            states, partition=partition, as_of=as_of, now=self.calendar.now()
+            states,
+            partition=partition,
+            as_of=as_of,
+            now=self.calendar.now(),
+            everything=everything,
+        )
+        log.info(
+            "day tick %s on partition %d: %d studies re-evaluated", as_of, partition, len(states)
         )
         await self._send_all(result.outputs)
         await self._store_studies(result, {partition: event})
@@ -257,33 +284,65 @@ class SetupmonWorker:
             self._index(self.studies, partition, study_id.encode())
             sent.append(self.studies.send_changelog(partition, study_id.encode(), value))
         if sent:
-            await asyncio.gather(*sent)
+            await patiently(asyncio.gather(*sent), "acknowledgements of study states")
 
     # -- site agent ---------------------------------------------------------------------
 
     async def _site_agent(self, stream: faust.StreamT) -> None:
-        async for event in stream.events():
+        """Like the study agent: what is ready, up to MAX_BATCH messages, as one batch."""
+        manual = stream.noack()
+        ready = manual.channel.queue
+        batch: list[Any] = []
+        async for event in manual.events():
+            batch.append(event)
+            if len(batch) < MAX_BATCH and not ready.empty():
+                continue
+            await self._site_batch(batch)
+            for done in batch:
+                await manual.ack(done)
+            batch = []
+
+    async def _site_batch(self, batch: list[Any]) -> None:
+        """Fold each site's study clocks once per batch and publish each site once; a tick
+        re-publishes every site of its partition (their windows move with the day)."""
+        ticks: dict[int, tuple[date, Any]] = {}
+        changes: dict[str, list[dict[str, Any]]] = {}  # site -> its messages, in order
+        event_of: dict[str, Any] = {}  # site -> one of its events (its partition)
+        for event in batch:
             message = loads(event.message.value)
-            partition = event.message.partition
             if "tick" in message:
-                as_of = date.fromisoformat(message["tick"])
+                ticks[event.message.partition] = (date.fromisoformat(message["tick"]), event)
+            else:
+                site_id = str(message["site_id"])
+                changes.setdefault(site_id, []).append(message)
+                event_of[site_id] = event
+        today = self.calendar.today()
+        outputs = []
+        for site_id, messages in changes.items():
+            event = event_of[site_id]
+            partition = event.message.partition
+            with on_partition_of(event):
+                clocks = self._load_site(site_id)
+                for message in messages:
+                    clocks = self.site_stage.update(clocks, message)
+                value = dumps({"partition": partition, "clocks": clocks})
+                self._put(self.site_table, partition, site_id.encode(), value)
+            if partition not in ticks:
+                outputs.append(
+                    self.site_stage.publish(site_id, clocks, partition=partition, as_of=today)
+                )
+        for partition, (as_of, event) in ticks.items():
+            with on_partition_of(event):
                 sites = [
                     (key.decode(), entry["clocks"])
                     for key, entry in self._entries(self.site_table, partition)
                 ]
-            else:
-                as_of = self.calendar.today()
-                site_id = str(message["site_id"])
-                sites = [(site_id, self.site_stage.update(self._load_site(site_id), message))]
-                value = dumps({"partition": partition, "clocks": sites[0][1]})
-                self._put(self.site_table, partition, site_id.encode(), value)
-            outputs = [
+            outputs += [
                 self.site_stage.publish(site_id, clocks, partition=partition, as_of=as_of)
                 for site_id, clocks in sites
             ]
-            if "tick" in message:
-                log.info("site tick %s on partition %d: %d sites", as_of, partition, len(sites))
-            await self._send_all(outputs)
+            log.info("site tick %s on partition %d: %d sites", as_of, partition, len(sites))
+        await self._send_all(outputs)
 
     def _put(self, table: Any, partition: int, key: bytes, value: bytes) -> None:
         # Faust writes the changelog to the partition of the current event (see
@@ -349,7 +408,7 @@ class SetupmonWorker:
                 await self.app.producer.send(target, None, dumps(value), tp.partition, None, None)
             )
         if pending:
-            await asyncio.gather(*pending)
+            await patiently(asyncio.gather(*pending), "acknowledgements of alerts")
             log.info("sent %d day ticks for %s", len(pending), today)
         self._watch_for_stalls(lags)
 
@@ -438,7 +497,7 @@ class SetupmonWorker:
             if out.topic in must_land:
                 pending.append(sent)
         if pending:
-            await asyncio.gather(*pending)
+            await patiently(asyncio.gather(*pending), "acknowledgements of alerts")
 
     # -- web ----------------------------------------------------------------------------
 

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.registry import Collector
+
+from streams.gauges import SiteGauges, StudyClockCounts
+
+C = TypeVar("C", bound=Collector)
 
 # Buckets in calendar days: around the 30/60/90/150-day limits.
 DAYS_BUCKETS = (7, 14, 21, 30, 45, 60, 75, 90, 120, 150, 180, 270, 365, 730)
@@ -15,9 +21,8 @@ ENTRY_DELAY_DAYS_BUCKETS = (0, 1, 2, 7, 14, 30, 60, 90, 180, 365)
 @dataclass(frozen=True, slots=True)
 class SetupmonMetrics:
     registry: CollectorRegistry
-    site_clocks: Gauge
-    study_clocks: Gauge
-    compliance_ratio: Gauge
+    study_clocks: StudyClockCounts
+    site_gauges: SiteGauges
     clock_days: Histogram
     events_total: Counter
     alerts_total: Counter
@@ -29,24 +34,9 @@ class SetupmonMetrics:
     def create(cls, registry: CollectorRegistry) -> SetupmonMetrics:
         return cls(
             registry=registry,
-            site_clocks=Gauge(
-                "trial_setup_clocks",
-                "Site-level KPI clocks by state",
-                ["kpi", "site", "region", "state"],
-                registry=registry,
-            ),
-            study_clocks=Gauge(
-                "trial_setup_study_clocks",
-                "Study-level KPI clocks by state",
-                ["kpi", "state"],
-                registry=registry,
-            ),
-            compliance_ratio=Gauge(
-                "trial_setup_compliance_ratio",
-                "Share of a site's stopped clocks that met the limit, over a rolling window",
-                ["kpi", "site", "region", "window"],
-                registry=registry,
-            ),
+            # gauges of current state, read from the stages' views when Prometheus scrapes
+            study_clocks=_registered(registry, StudyClockCounts()),
+            site_gauges=_registered(registry, SiteGauges()),
             clock_days=Histogram(
                 "trial_setup_clock_days",
                 "Elapsed calendar days of clocks when they stop",
@@ -88,3 +78,8 @@ class SetupmonMetrics:
                 registry=registry,
             ),
         )
+
+
+def _registered(registry: CollectorRegistry, collector: C) -> C:
+    registry.register(collector)
+    return collector

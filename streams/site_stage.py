@@ -6,14 +6,14 @@ it is free of Faust: the agent owns the table and sends what this returns.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import date
 
-from prometheus_client import Gauge
-
 from events.codec import dumps
-from kpi.clocks import SITE_KPIS, Clock, ClockState
-from kpi.windows import WINDOW_DAYS, site_kpis
+from kpi.clocks import SITE_KPIS, Clock
+from kpi.windows import site_kpis
+from streams.gauges import SiteView
 from streams.messages import Outgoing
 from streams.metrics import SetupmonMetrics
 from streams.topics import TopicNames
@@ -29,8 +29,6 @@ class SiteStage:
         self.topics = topics
         self.metrics = metrics
         self.region_of = region_of
-        # site -> (region, partition) of the series this worker exports for it
-        self._exported: dict[str, tuple[str, int]] = {}
 
     def update(self, site: SiteClocks, change: dict[str, object]) -> SiteClocks:
         """Fold one study's new clocks for the site into the site's table value."""
@@ -57,14 +55,11 @@ class SiteStage:
         return Outgoing(self.topics.site_kpis, site_id.encode(), dumps(summary))
 
     def forget_partition(self, partition: int) -> None:
-        """A rebalance took the partition away: drop its sites' series from /metrics."""
-        for site_id, (region, owner) in list(self._exported.items()):
-            if owner == partition:
-                self._remove_series(site_id, region)
-                del self._exported[site_id]
+        """A rebalance took the partition away: its sites leave /metrics in one step."""
+        self.metrics.site_gauges.drop(partition)
 
     def sites_in(self, partition: int) -> Iterable[str]:
-        return [site for site, (_, owner) in self._exported.items() if owner == partition]
+        return self.metrics.site_gauges.sites(partition)
 
     def _export(
         self,
@@ -74,37 +69,15 @@ class SiteStage:
         clocks: list[Clock],
         summary: dict[str, object],
     ) -> None:
-        previous = self._exported.get(site_id)
-        if previous is not None and previous[0] != region:
-            self._remove_series(site_id, previous[0])
-        self._exported[site_id] = (region, partition)
-        counts = {(kpi, state): 0 for kpi in SITE_KPIS for state in ClockState}
-        for clock in clocks:
-            if clock.kpi in SITE_KPIS:
-                counts[(clock.kpi, clock.state)] += 1
-        for (kpi, state), count in counts.items():
-            self.metrics.site_clocks.labels(kpi.value, site_id, region, state.value).set(count)
+        counts: Counter[tuple[str, str]] = Counter(
+            (clock.kpi.value, clock.state.value) for clock in clocks if clock.kpi in SITE_KPIS
+        )
         windows = summary["windows"]
         assert isinstance(windows, dict)  # noqa: S101
-        for window, per_kpi in windows.items():
-            for kpi, figures in per_kpi.items():
-                ratio = figures["compliance"]
-                gauge = self.metrics.compliance_ratio
-                if ratio is None:
-                    _remove(gauge, kpi, site_id, region, window)
-                else:
-                    gauge.labels(kpi, site_id, region, window).set(ratio)
-
-    def _remove_series(self, site_id: str, region: str) -> None:
-        for kpi in SITE_KPIS:
-            for state in ClockState:
-                _remove(self.metrics.site_clocks, kpi.value, site_id, region, state.value)
-            for window in WINDOW_DAYS:
-                _remove(self.metrics.compliance_ratio, kpi.value, site_id, region, window)
-
-
-def _remove(metric: Gauge, *labels: str) -> None:
-    try:
-        metric.remove(*labels)
-    except KeyError:
-        pass  # the series was never set
+        compliance = {
+            (kpi, window): figures["compliance"]
+            for window, per_kpi in windows.items()
+            for kpi, figures in per_kpi.items()
+            if figures["compliance"] is not None
+        }
+        self.metrics.site_gauges.set(partition, site_id, SiteView(region, dict(counts), compliance))

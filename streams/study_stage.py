@@ -8,7 +8,6 @@ output carries a deterministic key or ID, so consumers see each result once.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -56,11 +55,12 @@ class StudyStage:
         self.region_of = region_of
         # study-level clock states per partition, to keep the gauge to owned partitions
         self._study_states: dict[int, dict[str, tuple[tuple[str, str], ...]]] = {}
-        self._study_totals: Counter[tuple[str, str]] = Counter()
         # Studies per partition judged as of a day before today (their own events reach no
         # further): the next day tick, once the partition has caught up, judges them as of
         # today, so late data raises its alerts within a tick rather than at midnight.
         self._behind: dict[int, set[str]] = {}
+        # partition -> study -> the next day one of its clocks changes state with no event
+        self._wake: dict[int, dict[str, date]] = {}
         # labelled metric children, looked up once (labels() costs more than the increment)
         self._event_counters: dict[tuple[MilestoneKind, EventOutcome], Any] = {}
         self._delay_histograms: dict[MilestoneKind, Any] = {}
@@ -125,24 +125,46 @@ class StudyStage:
         return result
 
     def sweep(
-        self, states: Iterable[StudyState], *, partition: int, as_of: date, now: datetime
+        self,
+        states: Iterable[StudyState],
+        *,
+        partition: int,
+        as_of: date,
+        now: datetime,
+        everything: bool = True,
     ) -> StageResult:
-        """Re-evaluate every study of a partition on a new UK day (and on start-up)."""
+        """Re-evaluate studies of a partition as of a new UK day and publish their status.
+
+        `everything`: these are all the partition's studies (the first tick after an
+        assignment), so its gauges are rebuilt from them; otherwise they are the ones due
+        (`due_studies`)."""
         result = StageResult()
-        self.forget_partition(partition)  # its gauges are rebuilt from the sweep
+        if everything:
+            self.forget_partition(partition)
+        behind = self._behind.get(partition, set())
         for state in states:
             result.states[state.study_id] = state
             result.partitions[state.study_id] = partition
+            behind.discard(state.study_id)
             update = state.advance(as_of, hold_back_before=as_of - self.alert_horizon)
             self._publish(update, result, now, partition=partition, daily=True)
         return result
 
+    def due_studies(self, partition: int, as_of: date) -> list[str]:
+        """The studies of a partition a day tick as of `as_of` must re-evaluate: those with a
+        clock that reaches its at-risk point or limit by then, and those judged as of a past
+        day since their last tick. The rest would not change."""
+        wake = self._wake.get(partition, {})
+        due = {study for study, day in wake.items() if day <= as_of}
+        return sorted(due | self._behind.get(partition, set()))
+
     def forget_partition(self, partition: int) -> None:
         """A rebalance took the partition away (or a sweep rebuilds it): its studies leave
         this worker's gauges."""
-        for states in self._study_states.pop(partition, {}).values():
-            self._count_study_clocks(states, -1)
+        self._study_states.pop(partition, None)
+        self.metrics.study_clocks.drop(partition)  # its counts leave /metrics in one step
         self._behind.pop(partition, None)
+        self._wake.pop(partition, None)
 
     def has_studies_behind(self, partition: int) -> bool:
         """Some study of the partition was judged as of a day before today since its last
@@ -230,6 +252,11 @@ class StudyStage:
             result.outputs.append(Outgoing(self.topics.site_clocks, site_id.encode(), value))
 
         self._track_study_clocks(partition, study_id, update.part_clocks(STUDY_PART))
+        wake = self._wake.setdefault(partition, {})
+        if update.wake_on is None:
+            wake.pop(study_id, None)
+        else:
+            wake[study_id] = update.wake_on
 
     def _track_study_clocks(self, partition: int, study_id: str, clocks: list[Clock]) -> None:
         states = tuple((c.kpi.value, c.state.value) for c in clocks if c.kpi in STUDY_KPIS)
@@ -237,14 +264,15 @@ class StudyStage:
         previous = owned.get(study_id, ())
         if previous != states:
             owned[study_id] = states
-            self._count_study_clocks(previous, -1)
-            self._count_study_clocks(states, +1)
+            self._count_study_clocks(partition, previous, -1)
+            self._count_study_clocks(partition, states, +1)
 
-    def _count_study_clocks(self, states: tuple[tuple[str, str], ...], sign: int) -> None:
-        """Move the study gauge by one study's clocks (a count kept, not re-summed)."""
+    def _count_study_clocks(
+        self, partition: int, states: tuple[tuple[str, str], ...], sign: int
+    ) -> None:
+        """Move the partition's study-clock counts by one study's clocks."""
         for labels in states:
-            self._study_totals[labels] += sign
-            self.metrics.study_clocks.labels(*labels).set(self._study_totals[labels])
+            self.metrics.study_clocks.add(partition, labels, sign)
 
     def _region(self, site_id: str | None) -> str:
         return "" if site_id is None else self.region_of(site_id)

@@ -827,3 +827,28 @@ def test_study_clock_gauge_counts_a_partition_again_after_it_returns() -> None:
 
     world.sweep(date(2025, 1, 2), "foobar", partition=FOOBAR_HOME_OF_4)
     assert world.sample("trial_setup_study_clocks", kpi="combined_review", state="running") == 1
+
+
+# -- which studies a day tick re-evaluates ----------------------------------------------------
+
+
+def test_a_day_tick_is_due_only_for_studies_whose_clocks_change_that_day() -> None:
+    world = World()
+    # CPMS-1: first_participant from 2025-01-31: at risk on 02-23 (day 23), breached 03-03
+    world.send(ev("site_opened", "2025-01-31", site="RGT"), today=date(2025, 1, 31))
+    # CPMS-2: its only clock has stopped (met): nothing changes with time
+    world.send(
+        ev("site_opened", "2025-01-31", site="RGT", study="CPMS-2"),
+        ev("first_participant_recruited", "2025-01-31", site="RGT", study="CPMS-2"),
+        today=date(2025, 1, 31),
+    )
+    stage = world.stage
+    assert stage.due_studies(0, date(2025, 2, 22)) == []
+    assert stage.due_studies(0, date(2025, 2, 23)) == [STUDY]
+    assert alert_ids(world.sweep(date(2025, 2, 23), STUDY)) == [f"{FP}/at_risk"]
+    # swept: next due when it passes its limit
+    assert stage.due_studies(0, date(2025, 3, 2)) == []
+    assert stage.due_studies(0, date(2025, 3, 3)) == [STUDY]
+    # an event recorded on a past day makes its study due at once
+    world.send(ev("site_invited", "2025-01-20", site="RAJ", study="CPMS-2"), today=date(2025, 3, 1))
+    assert stage.due_studies(0, date(2025, 3, 1)) == ["CPMS-2"]

@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 
+from kpi.clocks import Clock, ClockState, Kpi, next_change
 from streams.ticks import StudyTicks
 
 MON, TUE = date(2025, 3, 3), date(2025, 3, 4)
@@ -68,3 +69,25 @@ def test_a_rebalance_forgets_ticks_so_every_partition_is_swept_again() -> None:
     ticks.reset()
     assert ticks.ready(0, processed=9) is None  # that tick's wait is over with the assignment
     assert ticks.decide(0, TUE, lag=0, behind=False)
+
+
+# first_participant: limit 30, at risk from day 23 (23 * 4 = 92 >= 90), breached from day 31
+START = date(2025, 1, 31)
+NEXT_CHANGES = [
+    ("running: its at-risk point", ClockState.RUNNING, 30, date(2025, 2, 23)),
+    ("at risk: the day after its limit", ClockState.AT_RISK, 30, date(2025, 3, 3)),
+    ("running, limit 60: day 45", ClockState.RUNNING, 60, date(2025, 3, 17)),
+    ("breached: only an event changes it", ClockState.BREACHED, 30, None),
+    ("met", ClockState.MET, 30, None),
+    ("waiting", ClockState.WAITING, 30, None),
+]
+
+
+@pytest.mark.parametrize(
+    ("state", "limit", "expected"), [row[1:] for row in NEXT_CHANGES], ids=[r[0] for r in NEXT_CHANGES]
+)
+def test_a_clock_knows_the_next_day_it_changes_state(
+    state: ClockState, limit: int, expected: date | None
+) -> None:
+    clock = Clock("CPMS-1", Kpi.FIRST_PARTICIPANT, "RGT", state, START, None, 0, limit)
+    assert next_change(clock) == expected
