@@ -1,7 +1,8 @@
 """Latency from publishing a milestone event to the study-status message that shows it.
 
 A worker holds 200 studies with HRA approval; the bench then publishes `site_selected` for a
-new site of one of them `rate` times a second. Each new site changes its study's clocks, so a
+new site of one of them `rate` times a second (each of 1,000 sites gains about one study a
+second). Each new site changes its study's clocks, so a
 status follows; its latency is the status record's timestamp (set by the worker's producer)
 minus the moment the event was sent, both read from this machine's clock.
 """
@@ -91,8 +92,10 @@ async def _measure(
         number = 0
         while time.monotonic() - started < seconds:
             for _ in range(per_tick):
-                site = site_code(number // STUDIES % 1000 + 1000 * (number // (STUDIES * 1000)))
-                key, value = event(number % STUDIES, "site_selected", site)
+                # each study gains a new site; the sites' studies spread over 1,000 sites
+                study, round_ = number % STUDIES, number // STUDIES
+                site = site_code((7 * round_ + study) % 1000)
+                key, value = event(study, "site_selected", site)
                 sent[(key, site)] = time.time() * 1000
                 await producer.send(topics.milestones, value, key=key)
                 number += 1

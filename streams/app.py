@@ -10,9 +10,12 @@ table lives on the same worker):
                                                                              └─> setup.site-kpis
     setup.sites ─> site registry in every worker (regions, contacts), like a global table
 
-Outputs are sent and acknowledged before the tables are written (at-least-once, idempotent
-outputs); a timer sends one tick per owned partition when the UK day changes and after every
-rebalance, so open clocks cross their at-risk point and limit with no new event.
+Both agents take what their partitions have ready as one batch (up to MAX_BATCH events).
+A batch's outputs are sent and acknowledged before its states are written, and its states
+are acknowledged before its events are, so Faust commits no offset whose work could be lost
+(at-least-once, idempotent outputs). A timer sends a day tick to each owned partition when the
+UK day changes, after a rebalance and after late data (streams/ticks.py); a tick re-evaluates
+the studies due, so open clocks cross their at-risk point and limit with no new event.
 """
 
 from __future__ import annotations
@@ -112,6 +115,7 @@ class SetupmonWorker:
         self._studies: dict[int, dict[str, StudyState]] = {}
         self._loaded: set[int] = set()
         self._event_of: dict[int, Any] = {}  # partition -> an event of it in the current batch
+        self._sites: dict[int, dict[str, dict[str, Any]]] = {}  # decoded site-clocks values
         self.app = self._build_app()
 
     # -- app ----------------------------------------------------------------------------
@@ -322,9 +326,10 @@ class SetupmonWorker:
             event = event_of[site_id]
             partition = event.message.partition
             with on_partition_of(event):
-                clocks = self._load_site(site_id)
+                clocks = self._load_site(site_id, partition)
                 for message in messages:
                     clocks = self.site_stage.update(clocks, message)
+                self._sites[partition][site_id] = clocks
                 value = dumps({"partition": partition, "clocks": clocks})
                 self._put(self.site_table, partition, site_id.encode(), value)
             if partition not in ticks:
@@ -371,9 +376,14 @@ class SetupmonWorker:
                 entries.append((key, loads(raw)))
         return entries
 
-    def _load_site(self, site_id: str) -> dict[str, Any]:
-        raw = self.site_table.get(site_id.encode())
-        return {} if raw is None else loads(raw)["clocks"]
+    def _load_site(self, site_id: str, partition: int) -> dict[str, Any]:
+        """A site's clocks across studies: decoded once from the table, then kept."""
+        cache = self._sites.setdefault(partition, {})
+        site = cache.get(site_id)
+        if site is None:
+            raw = self.site_table.get(site_id.encode())
+            site = cache[site_id] = {} if raw is None else loads(raw)["clocks"]
+        return site
 
     # -- time ---------------------------------------------------------------------------
 
@@ -474,6 +484,7 @@ class SetupmonWorker:
                     pass  # never measured
             elif tp.topic == self.topics.site_clocks:
                 self.site_stage.forget_partition(tp.partition)
+                self._sites.pop(tp.partition, None)
 
     # -- output -------------------------------------------------------------------------
 
