@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import date
 from typing import Any
 
@@ -65,6 +65,32 @@ def broker_credentials(settings: Settings) -> Any:
     if context is not None:
         return faust.SSLCredentials(context)
     return None
+
+
+async def in_batches(
+    stream: faust.StreamT,
+    handle: Callable[[list[Any]], Awaitable[None]],
+    *,
+    on_error: Callable[[], None],
+) -> None:
+    """Hand an agent's events to `handle` in batches: what the partitions have ready, up to
+    MAX_BATCH. Events are acknowledged (so Faust may commit their offsets) only once their
+    batch is handled; `on_error` drops what the failed batch may have left half done."""
+    manual = stream.noack()
+    ready = manual.channel.queue
+    batch: list[Any] = []
+    async for event in manual.events():
+        batch.append(event)
+        if len(batch) < MAX_BATCH and not ready.empty():
+            continue
+        try:
+            await handle(batch)
+        except BaseException:
+            on_error()
+            raise
+        for done in batch:
+            await manual.ack(done)
+        batch = []
 
 
 async def patiently(waiting: Awaitable[Any], what: str, every: float = 10.0) -> Any:
@@ -172,28 +198,12 @@ class SetupmonWorker:
     # -- study agent --------------------------------------------------------------------
 
     async def _study_agent(self, stream: faust.StreamT) -> None:
-        """Take what the partitions have ready, up to MAX_BATCH events, as one batch.
+        await in_batches(stream, self._study_batch, on_error=self._forget_cached_studies)
 
-        Events are acknowledged (so their offsets can be committed) only after the batch's
-        outputs are acknowledged by the broker and its states are written.
-        """
-        manual = stream.noack()
-        ready = manual.channel.queue
-        batch: list[Any] = []
-        async for event in manual.events():
-            batch.append(event)
-            if len(batch) < MAX_BATCH and not ready.empty():
-                continue
-            try:
-                await self._study_batch(batch)
-            except BaseException:
-                # The cached states may hold what was not acknowledged: read them again.
-                self._studies.clear()
-                self._loaded.clear()
-                raise
-            for done in batch:
-                await manual.ack(done)
-            batch = []
+    def _forget_cached_studies(self) -> None:
+        # The cached states may hold what was not acknowledged: read them again.
+        self._studies.clear()
+        self._loaded.clear()
 
     async def _study_batch(self, batch: list[Any]) -> None:
         milestones = [e for e in batch if e.message.topic != self.topics.study_ticks]
@@ -293,18 +303,7 @@ class SetupmonWorker:
     # -- site agent ---------------------------------------------------------------------
 
     async def _site_agent(self, stream: faust.StreamT) -> None:
-        """Like the study agent: what is ready, up to MAX_BATCH messages, as one batch."""
-        manual = stream.noack()
-        ready = manual.channel.queue
-        batch: list[Any] = []
-        async for event in manual.events():
-            batch.append(event)
-            if len(batch) < MAX_BATCH and not ready.empty():
-                continue
-            await self._site_batch(batch)
-            for done in batch:
-                await manual.ack(done)
-            batch = []
+        await in_batches(stream, self._site_batch, on_error=lambda: self._sites.clear())
 
     async def _site_batch(self, batch: list[Any]) -> None:
         """Fold each site's study clocks once per batch and publish each site once; a tick
