@@ -29,7 +29,7 @@ from typing import Any
 
 import faust
 from faust.types import TP
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry
 
 from events.codec import dumps, loads
 from kpi.study import StudyState
@@ -513,7 +513,7 @@ class SetupmonWorker:
 
     async def _metrics_page(self, view: Any) -> Any:
         # aiohttp refuses a charset inside content_type; the exposition format is UTF-8 anyway
-        return view.bytes(generate_latest(self.registry), content_type=METRICS_CONTENT_TYPE)
+        return view.bytes(self.metrics.exposition(), content_type=METRICS_CONTENT_TYPE)
 
     async def _health_page(self, view: Any) -> Any:
         recovered = self.app.tables.recovery.completed.is_set()

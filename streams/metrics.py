@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TypeVar
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.registry import Collector
 
 from streams.gauges import SiteGauges, StudyClockCounts
@@ -29,6 +29,15 @@ class SetupmonMetrics:
     entry_delay_days: Histogram
     alerts_suppressed_total: Counter
     consumer_lag: Gauge
+
+    def exposition(self) -> bytes:
+        """`/metrics`: the Prometheus text of every metric; the site gauges come pre-rendered
+        (streams/gauges.py), the rest from prometheus-client."""
+        others = CollectorRegistry(auto_describe=False)
+        for name in self.__dataclass_fields__:
+            if name not in ("registry", "site_gauges"):
+                others.register(getattr(self, name))
+        return generate_latest(others) + self.site_gauges.exposition()
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> SetupmonMetrics:
