@@ -10,7 +10,9 @@ On one broker, one machine, one run (compare ratios, not absolute figures, acros
 4. setupmon worker: a real worker process (batches, tables, changelogs, every output);
 5. the worker on studies of 5, 20, 50, 100 and 200 sites: events/s and changelog bytes/event;
 6. latency from publishing an event to its study-status message at a steady 1,000 events/s;
-7. the time to answer `/metrics` with 1,000 sites.
+7. the time to answer `/metrics` with 1,000 sites;
+8. a worker holding a million clocks: resident memory per clock, and restart to ready after
+   SIGKILL (bench/restart.py).
 Each worker is timed from its first processed event to its last (its start-up apart).
 """
 
@@ -31,6 +33,7 @@ from prometheus_client import CollectorRegistry
 from bench.backlogs import DAY, Messages, national, sized_studies
 from bench.latency import steady_latency
 from bench.process import scrape, start, stop, wait_counted
+from bench.restart import restart_at_scale
 from events.validation import validate_event
 from kpi.study import StudyState
 from setupmon.settings import Settings
@@ -45,6 +48,7 @@ STUDIES = int(os.environ.get("BENCH_STUDIES", "600"))
 SIZES = (5, 20, 50, 100, 200)
 SIZED_EVENTS = int(os.environ.get("BENCH_SIZED_EVENTS", "12000"))
 FETCH = 2000  # messages a getmany returns at most, as the worker's batches
+MILLION = int(os.environ.get("BENCH_CLOCKS", "1000000"))
 
 
 def fresh_settings(name: str, port: int = 6091) -> Settings:
@@ -216,6 +220,12 @@ def main() -> None:
     timed_process(metrics, ["setupmon.cli", "worker"], len(big), then=time_scrapes)
     timings.sort()
     print(f"/metrics with 1,000 sites: median {timings[len(timings) // 2] * 1000:.0f} ms")
+
+    held, per_clock, ready = restart_at_scale(fresh_settings("million"), MILLION, produce)
+    print(
+        f"{held:,} clocks in the tables: {per_clock:,.0f} resident bytes per clock; "
+        f"restart to ready after SIGKILL {ready:.1f} s"
+    )
 
 
 if __name__ == "__main__":
