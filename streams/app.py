@@ -276,7 +276,8 @@ class SetupmonWorker:
         if partition not in self._loaded:
             cache = self._studies.setdefault(partition, {})
             for key, entry in self._entries(self.studies, partition):
-                cache.setdefault(key.decode(), StudyState.from_json(entry["state"]))
+                if key.decode() not in cache:  # a cached state may be newer than the table
+                    cache[key.decode()] = StudyState.from_json(entry["state"])
             self._loaded.add(partition)
         return self._studies[partition]
 
