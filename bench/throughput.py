@@ -9,7 +9,8 @@ On one broker, one machine, one run (compare ratios, not absolute figures, acros
    a table per event, every output awaited (bench/naive_agent.py);
 4. setupmon worker: a real worker process (batches, tables, changelogs, every output);
 5. the worker on studies of 5, 20, 50, 100 and 200 sites: events/s and changelog bytes/event;
-6. latency from publishing an event to its study-status message at a steady 1,000 events/s;
+6. latency from publishing an event to its study-status message at a steady 250 and 1,000
+   events/s;
 7. the time to answer `/metrics` with 1,000 sites;
 8. a worker holding a million clocks: resident memory per clock, and restart to ready after
    SIGKILL (bench/restart.py).
@@ -202,8 +203,10 @@ def main() -> None:
         base = base or rate
         print(f"{size:16} {rate:9,.0f} {rate / base:10.2f} {per_event:18,.0f}")
 
-    p50, p99, sent = steady_latency(fresh_settings("latency"), rate=1000, seconds=15)
-    print(f"\nevent -> study-status at a steady 1,000 events/s ({sent} events): p50 {p50:.0f} ms, p99 {p99:.0f} ms")
+    print()
+    for rate in (250, 1000):
+        p50, p99, sent = steady_latency(fresh_settings(f"latency{rate}"), rate=rate, seconds=15)
+        print(f"event -> study-status at a steady {rate:,} events/s ({sent} events): p50 {p50:.0f} ms, p99 {p99:.0f} ms")
 
     metrics = fresh_settings("metrics")
     big = sized_studies(5, 6 * 5 * 200 + 4 * 200, site_pool=1000)  # 200 studies x 5 = 1,000 sites

@@ -49,7 +49,9 @@ log = logging.getLogger(__name__)
 
 METRICS_CONTENT_TYPE = "text/plain; version=0.0.4"
 LAG_TOLERANCE = 20  # messages behind the high water that still count as caught up
-MAX_BATCH = 2000  # events a study-agent batch takes at most
+MAX_BATCH = 2000  # events an agent's batch takes at most
+LINGER_BELOW = 200  # a batch smaller than this waits once, LINGER_SECONDS, for more events
+LINGER_SECONDS = 0.002
 STALL_SECONDS = 120.0  # a partition with waiting work that has not moved for this long
 
 
@@ -79,8 +81,14 @@ async def in_batches(
     manual = stream.noack()
     ready = manual.channel.queue
     batch: list[Any] = []
+    lingered = False
     async for event in manual.events():
         batch.append(event)
+        if ready.empty() and len(batch) < LINGER_BELOW and not lingered:
+            # A small batch waits once for the fetcher to deliver more, so a busy stream
+            # pays the per-batch round trips for many events; it adds at most 2 ms.
+            lingered = True
+            await asyncio.sleep(LINGER_SECONDS)
         if len(batch) < MAX_BATCH and not ready.empty():
             continue
         try:
@@ -91,6 +99,7 @@ async def in_batches(
         for done in batch:
             await manual.ack(done)
         batch = []
+        lingered = False
 
 
 async def patiently(waiting: Awaitable[Any], what: str, every: float = 10.0) -> Any:
