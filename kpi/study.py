@@ -57,6 +57,8 @@ class _Evaluation:
     summaries: dict[str, bytes]  # site -> its `{stage, flags}` as JSON
     site_order: list[str] = field(default_factory=list)  # sites with clocks, sorted
     wakes: dict[str, date] = field(default_factory=dict)  # part -> its clocks' next change
+    # the earliest recruitment at any site, kept so an event at one site does not scan all
+    first_day: date | None = None
 
     def first_recruited(self) -> date | None:
         days = [
@@ -200,11 +202,14 @@ class StudyState:
             parts = [STUDY_PART, *evaluation.site_order, *self._gone_sites(evaluation)]
         else:
             evaluation = previous
-            parts = [STUDY_PART, *self._evaluate_sites(evaluation, self._dirty)]
+            sites, recruitment_changed = self._evaluate_sites(evaluation, self._dirty)
+            parts = [STUDY_PART, *sites]
+            if recruitment_changed:
+                evaluation.first_day = evaluation.first_recruited()
             _store_part(
                 evaluation,
                 STUDY_PART,
-                study_clocks(self.study_id, evaluation.facts, evaluation.first_recruited(), as_of),
+                study_clocks(self.study_id, evaluation.facts, evaluation.first_day, as_of),
             )
         self._dirty.clear()
         self._evaluation = evaluation
@@ -237,17 +242,25 @@ class StudyState:
         evaluation = _Evaluation(as_of, facts, {}, {}, {}, sorted(facts.sites))
         for site_id in evaluation.site_order:
             self._store_site(evaluation, site_id, facts.sites[site_id])
+        evaluation.first_day = evaluation.first_recruited()
         _store_part(
-            evaluation,
-            STUDY_PART,
-            study_clocks(self.study_id, facts, evaluation.first_recruited(), as_of),
+            evaluation, STUDY_PART, study_clocks(self.study_id, facts, evaluation.first_day, as_of)
         )
         return evaluation
 
-    def _evaluate_sites(self, evaluation: _Evaluation, sites: set[str]) -> list[str]:
-        """Re-evaluate the given sites on the day evaluated last; returns them sorted."""
+    def _evaluate_sites(
+        self, evaluation: _Evaluation, sites: set[str]
+    ) -> tuple[list[str], bool]:
+        """Re-evaluate the given sites on the day evaluated last: them sorted, and whether a
+        site's first recruitment changed (the study_setup clock stops at the earliest)."""
+        recruited = MilestoneKind.FIRST_PARTICIPANT_RECRUITED
+        recruitment_changed = False
         for site_id in sorted(sites):
             site = site_facts(self.parts[site_id], evaluation.as_of)
+            before = evaluation.facts.sites.get(site_id)
+            recruitment_changed |= (before and before.dates.get(recruited)) != (
+                site and site.dates.get(recruited)
+            )
             known = site_id in evaluation.facts.sites
             if site is None:
                 if known:  # every date of the site is retracted: it has no clocks now
@@ -261,7 +274,7 @@ class StudyState:
             if not known:
                 insort(evaluation.site_order, site_id)
             self._store_site(evaluation, site_id, site)
-        return sorted(sites)
+        return sorted(sites), recruitment_changed
 
     def _store_site(self, evaluation: _Evaluation, site_id: str, site: SiteFacts) -> None:
         clocks = site_clocks(self.study_id, evaluation.facts, site_id, site, evaluation.as_of)
