@@ -1,9 +1,9 @@
 """Latency from publishing a milestone event to the study-status message that shows it.
 
-A worker holds 200 studies with HRA approval; the bench then publishes `site_selected` for a
-new site of one of them `rate` times a second (each of 1,000 sites gains about one study a
-second). Each new site changes its study's clocks, so a
-status follows; its latency is the status record's timestamp (set by the worker's producer)
+A worker holds 1,000 studies with HRA approval; the bench then publishes `site_selected` for a
+new site of one of them `rate` times a second, so at 1,000 events/s each study gains a site a
+second and ends a 15-second run with 15 ("a handful to tens of UK sites" a study,
+../shared/DOMAIN.md). Each new site changes its study's clocks, so a status follows; its latency is the status record's timestamp (set by the worker's producer)
 minus the moment the event was sent, both read from this machine's clock.
 """
 
@@ -22,7 +22,7 @@ from setupmon.settings import Settings
 from streams.kafka import client_options
 from streams.topics import TopicNames
 
-STUDIES = 200
+STUDIES = 1000
 
 
 def event(study: int, milestone: str, site: str | None = None, **extra: Any) -> tuple[bytes, bytes]:

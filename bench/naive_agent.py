@@ -17,7 +17,7 @@ import faust
 from prometheus_client import CollectorRegistry, generate_latest
 
 from bench.backlogs import DAY
-from events.codec import dumps, loads
+from events.codec import loads
 from kpi.study import StudyState
 from setupmon.settings import Settings
 from streams.messages import Incoming
@@ -66,7 +66,7 @@ def build(settings: Settings) -> faust.App:
             for out in result.outputs:
                 await app.producer.send_and_wait(out.topic, out.key, out.value, out.partition, None, None)  # fmt: skip
             for study_id, state in result.states.items():
-                table[study_id.encode()] = dumps(state.to_json())
+                table[study_id.encode()] = state.encoded()
 
     @app.page("/metrics")
     async def metrics(view: Any, request: Any) -> Any:

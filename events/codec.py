@@ -23,3 +23,8 @@ def dumps_pretty(value: Any) -> bytes:
 
 def loads(data: bytes | str) -> Any:
     return orjson.loads(data)
+
+
+def embedded(encoded: bytes) -> Any:
+    """Already-encoded JSON, placed as it is inside a value `dumps` encodes."""
+    return orjson.Fragment(encoded)

@@ -29,10 +29,10 @@ from enum import StrEnum
 from functools import cached_property
 
 from alerts.decide import Alert, AlertId, AlertKind, ClockId, Episode, decide_alerts, record
-from events.codec import dumps
+from events.codec import dumps, loads
 from events.milestones import Milestone, MilestoneKind
 from kpi.build import build_clocks, site_clocks, site_summary, study_clocks
-from kpi.clocks import SITE_KPIS, STUDY_KPIS, Clock, next_change
+from kpi.clocks import Clock, next_change
 from kpi.facts import Parts, SiteFacts, StudyFacts, facts_as_of, site_facts
 from kpi.versions import Version, VersionList
 
@@ -144,9 +144,10 @@ class StudyState:
         "_episodes",
         "_evaluation",
         "_event_ids",
+        "_reported",
+        "_saved",
         "evaluated_on",
         "parts",
-        "reported",
         "reported_sponsor",
         "study_id",
     )
@@ -156,14 +157,22 @@ class StudyState:
         self.parts: Parts = {}  # part ("" or a site) -> milestone -> every version
         # each alerted clock's latest episode (CONTRACT.md section 3), by part
         self._episodes: dict[str, dict[ClockId, Episode]] = {}
-        # clock key -> fingerprint of what the last advance reported, to tell what changed
-        self.reported: dict[str, str] = {}
+        # part -> clock key -> fingerprint of what the last advance reported (what changed)
+        self._reported: dict[str, dict[str, str]] = {}
         self.reported_sponsor: str | None = None
         # the latest day advance() evaluated: a study's evaluation never goes back in time
         self.evaluated_on: date | None = None
         self._event_ids: set[str] = set()
         self._dirty: set[str] = set()  # parts with versions added since the last advance
         self._evaluation: _Evaluation | None = None
+        # part -> its share of `encoded()`, kept until the part changes, so writing back a
+        # study after an event costs what its changed parts cost, not the whole study
+        self._saved: dict[str, tuple[bytes, bytes, bytes]] = {}
+
+    @property
+    def reported(self) -> dict[str, str]:
+        """Clock key -> fingerprint of what the last advance reported."""
+        return {k: v for part in self._reported.values() for k, v in part.items()}
 
     @property
     def episodes(self) -> dict[ClockId, Episode]:
@@ -179,6 +188,7 @@ class StudyState:
         versions = self.parts.setdefault(part, {}).setdefault(event.milestone, VersionList())
         latest = versions.add(Version.of(event))
         self._dirty.add(part)
+        self._saved.pop(part, None)
         return EventOutcome.ACCEPTED if latest else EventOutcome.SUPERSEDED
 
     def facts(self, as_of: date) -> StudyFacts:
@@ -231,7 +241,8 @@ class StudyState:
             )
             record(episodes, new)
             alerts += new
-            self._compare(part, clocks, changed, removed)
+            if self._compare(part, clocks, changed, removed) or new:
+                self._saved.pop(part, None)
         previous_sponsor, self.reported_sponsor = self.reported_sponsor, facts.sponsor_id
         return StudyUpdate(
             evaluation, self.study_id, changed, sorted(removed), alerts, previous_sponsor
@@ -283,47 +294,81 @@ class StudyState:
 
     def _gone_sites(self, evaluation: _Evaluation) -> list[str]:
         """Sites reported or alerted before that have no clocks now."""
-        known = {key.split("/", 1)[0] for key in self.reported} | set(self._episodes)
-        return sorted(known - set(evaluation.site_order) - {"-", STUDY_PART})
+        known = set(self._reported) | set(self._episodes)
+        return sorted(known - set(evaluation.site_order) - {STUDY_PART})
 
-    def _compare(self, part: str, clocks: list[Clock], changed: list[Clock], removed: list[str]) -> None:
-        """Note which of a part's clocks changed since the last report, and which are gone."""
-        kpis = STUDY_KPIS if part == STUDY_PART else SITE_KPIS
-        prefix = f"{part or '-'}/"
+    def _compare(
+        self, part: str, clocks: list[Clock], changed: list[Clock], removed: list[str]
+    ) -> bool:
+        """Note which of a part's clocks changed since the last report, and which are gone;
+        whether any did."""
+        reported = self._reported.setdefault(part, {})
         current = set()
+        count = len(changed) + len(removed)
         for clock in clocks:
             key = clock.key
             current.add(key)
             fingerprint = _fingerprint(clock)
-            if self.reported.get(key) != fingerprint:
-                self.reported[key] = fingerprint
+            if reported.get(key) != fingerprint:
+                reported[key] = fingerprint
                 changed.append(clock)
-        for kpi in kpis:
-            key = prefix + kpi
-            if key in self.reported and key not in current:
-                del self.reported[key]
-                removed.append(key)
+        for key in [key for key in reported if key not in current]:
+            del reported[key]
+            removed.append(key)
+        if not reported:
+            del self._reported[part]
+        return len(changed) + len(removed) > count
 
     # -- compact serialisation for a Faust table ------------------------------------------
 
-    def to_json(self) -> dict[str, object]:
-        return {
-            "format": STATE_FORMAT,
-            "study_id": self.study_id,
-            "versions": [
+    def encoded(self) -> bytes:
+        """The state as JSON (format 2), assembled from each part's cached share."""
+        parts = sorted(set(self.parts) | set(self._episodes) | set(self._reported))
+        shares = [self._share(part) for part in parts]
+        versions, episodes, reported = (
+            b",".join(share[n] for share in shares if share[n]) for n in range(3)
+        )
+        head = dumps(
+            {
+                "format": STATE_FORMAT,
+                "study_id": self.study_id,
+                "reported_sponsor": self.reported_sponsor,
+                "evaluated_on": None if self.evaluated_on is None else self.evaluated_on.isoformat(),
+            }
+        )[:-1]
+        return (
+            head
+            + b',"versions":['
+            + versions
+            + b'],"episodes":['
+            + episodes
+            + b'],"reported":{'
+            + reported
+            + b"}}"
+        )
+
+    def _share(self, part: str) -> tuple[bytes, bytes, bytes]:
+        """A part's versions, episodes and reported fingerprints as JSON, no brackets."""
+        share = self._saved.get(part)
+        if share is None:
+            versions = [
                 [part, milestone.value, *version.to_row()]
-                for part, milestones in sorted(self.parts.items())
-                for milestone, versions in sorted(milestones.items())
+                for milestone, versions in sorted(self.parts.get(part, {}).items())
                 for version in versions
-            ],
-            "episodes": sorted(
+            ]
+            episodes = sorted(
                 [identity.format(), episode.number, sorted(episode.kinds), episode.announced]
-                for identity, episode in self.episodes.items()
-            ),
-            "reported": self.reported,
-            "reported_sponsor": self.reported_sponsor,
-            "evaluated_on": None if self.evaluated_on is None else self.evaluated_on.isoformat(),
-        }
+                for identity, episode in self._episodes.get(part, {}).items()
+            )
+            share = self._saved[part] = (
+                _exact(dumps(versions)[1:-1]),
+                _exact(dumps(episodes)[1:-1]),
+                _exact(dumps(self._reported.get(part, {}))[1:-1]),
+            )
+        return share
+
+    def to_json(self) -> dict[str, object]:
+        return dict(loads(self.encoded()))
 
     @classmethod
     def from_json(cls, data: dict[str, object]) -> StudyState:
@@ -345,7 +390,9 @@ class StudyState:
         assert isinstance(reported, dict)  # noqa: S101
         for identity, episode in _read_episodes(data).items():
             state._episodes.setdefault(identity.site_id or STUDY_PART, {})[identity] = episode
-        state.reported = dict(reported)
+        for key, fingerprint in reported.items():
+            part = key.split("/", 1)[0]
+            state._reported.setdefault(STUDY_PART if part == "-" else part, {})[key] = fingerprint
         sponsor = data.get("reported_sponsor")
         state.reported_sponsor = sponsor if isinstance(sponsor, str) else None
         evaluated_on = data.get("evaluated_on")

@@ -11,9 +11,10 @@ table lives on the same worker):
     setup.sites ─> site registry in every worker (regions, contacts), like a global table
 
 Both agents take what their partitions have ready as one batch (up to MAX_BATCH events).
-A batch's outputs are sent and acknowledged before its states are written, and its states
-are acknowledged before its events are, so Faust commits no offset whose work could be lost
-(at-least-once, idempotent outputs). A timer sends a day tick to each owned partition when the
+A batch's states are written with their outbox (the alerts they decided) before the alerts
+are sent, and everything is acknowledged by the broker before the batch's events are, so
+Faust commits no offset whose work could be lost and no decided alert is forgotten
+(at-least-once, idempotent outputs; see `_publish_studies`). A timer sends a day tick to each owned partition when the
 UK day changes, after a rebalance and after late data (streams/ticks.py); a tick re-evaluates
 the studies due, so open clocks cross their at-risk point and limit with no new event.
 """
@@ -31,17 +32,19 @@ import faust
 from faust.types import TP
 from prometheus_client import CollectorRegistry
 
-from events.codec import dumps, loads
+from events.codec import dumps, embedded, loads
 from kpi.study import StudyState
 from setupmon.settings import Settings
 from streams.clock import Calendar
 from streams.faust_context import on_partition_of
-from streams.kafka import ensure_topics, ssl_context
+from streams.kafka import client_options, ensure_topics, ssl_context
 from streams.messages import Incoming, Outgoing
 from streams.metrics import SetupmonMetrics
+from streams.publisher import Publisher, delivered
 from streams.site_registry import SiteRegistry
 from streams.site_stage import SiteStage
 from streams.study_stage import StageResult, StudyStage, partition_for
+from streams.table_writes import TableWrites
 from streams.ticks import StudyTicks
 from streams.topics import TopicNames
 
@@ -49,7 +52,7 @@ log = logging.getLogger(__name__)
 
 METRICS_CONTENT_TYPE = "text/plain; version=0.0.4"
 LAG_TOLERANCE = 20  # messages behind the high water that still count as caught up
-MAX_BATCH = 2000  # events an agent's batch takes at most
+MAX_BATCH = 5000  # events an agent's batch takes at most
 LINGER_BELOW = 200  # a batch smaller than this waits once, LINGER_SECONDS, for more events
 LINGER_SECONDS = 0.002
 STALL_SECONDS = 120.0  # a partition with waiting work that has not moved for this long
@@ -151,6 +154,15 @@ class SetupmonWorker:
         self._loaded: set[int] = set()
         self._event_of: dict[int, Any] = {}  # partition -> an event of it in the current batch
         self._sites: dict[int, dict[str, dict[str, Any]]] = {}  # decoded site-clocks values
+        # study -> alerts decided but not yet acknowledged by the broker, in order: written
+        # with the study's state (its outbox) before they are sent, and sent again if a
+        # state read back from the table still holds them
+        self._outbox: dict[str, list[Outgoing]] = {}
+        # studies (-> partition) whose last written state still holds an outbox the broker
+        # has since acknowledged: their partition's next day tick writes them without it, so
+        # a restart or rebalance re-sends at most a day's alerts, at one extra write a day
+        self._sent_outboxes: dict[str, int] = {}
+        self.publisher = Publisher(client_options(settings))
         self.app = self._build_app()
 
     # -- app ----------------------------------------------------------------------------
@@ -200,6 +212,7 @@ class SetupmonWorker:
         # Faust views are classes; a plain function becomes their `get(view, request)`.
         app.page("/metrics")(lambda view, request: self._metrics_page(view))
         app.page("/healthz")(lambda view, request: self._health_page(view))
+        app.on_before_shutdown.connect(self._on_shutdown)
         app.on_partitions_revoked.connect(self._on_revoked)
         app.on_partitions_assigned.connect(self._on_assigned)
         return app
@@ -210,9 +223,12 @@ class SetupmonWorker:
         await in_batches(stream, self._study_batch, on_error=self._forget_cached_studies)
 
     def _forget_cached_studies(self) -> None:
-        # The cached states may hold what was not acknowledged: read them again.
+        # The cached states may hold what was not acknowledged: read them again (with the
+        # outboxes they were written with).
         self._studies.clear()
         self._loaded.clear()
+        self._outbox.clear()
+        self._sent_outboxes.clear()
 
     async def _study_batch(self, batch: list[Any]) -> None:
         milestones = [e for e in batch if e.message.topic != self.topics.study_ticks]
@@ -228,10 +244,9 @@ class SetupmonWorker:
             result = self.study_stage.ingest(
                 incoming, self._cached_study, as_of=self.calendar.today(), now=self.calendar.now()
             )
-            await self._send_all(result.outputs)
+            await self._publish_studies(result, last_of)
             for event in milestones:
                 self._next_offset[event.message.partition] = event.message.offset + 1
-            await self._store_studies(result, last_of)
         for event in batch:
             if event.message.topic == self.topics.study_ticks:
                 tick = loads(event.message.value)
@@ -263,8 +278,7 @@ class SetupmonWorker:
         log.info(
             "day tick %s on partition %d: %d studies re-evaluated", as_of, partition, len(states)
         )
-        await self._send_all(result.outputs)
-        await self._store_studies(result, {partition: event})
+        await self._publish_studies(result, {partition: event}, tick=True)
 
     def _cached_study(self, study_id: str) -> StudyState | None:
         """A study's state: decoded once from the table, then kept in memory."""
@@ -277,8 +291,19 @@ class SetupmonWorker:
             with on_partition_of(self._event_of[partition]):
                 raw = self.studies.get(study_id.encode())
             if raw is not None:
-                state = cache[study_id] = StudyState.from_json(loads(raw)["state"])
+                state = cache[study_id] = self._read_entry(study_id, loads(raw))
         return state
+
+    def _read_entry(self, study_id: str, entry: dict[str, Any]) -> StudyState:
+        """A study's state from its table entry; alerts left in its outbox (written, then
+        not known to be acknowledged before a crash) are sent again with the next batch."""
+        unsent = [
+            Outgoing(self.topics.alerts, key.encode(), dumps(alert))
+            for key, alert in entry.get("outbox", ())
+        ]
+        if unsent:
+            self._outbox[study_id] = unsent + self._outbox.get(study_id, [])
+        return StudyState.from_json(entry["state"])
 
     def _partition_studies(self, partition: int) -> dict[str, StudyState]:
         """Every study of an owned partition, read from the table once per assignment."""
@@ -286,29 +311,68 @@ class SetupmonWorker:
             cache = self._studies.setdefault(partition, {})
             for key, entry in self._entries(self.studies, partition):
                 if key.decode() not in cache:  # a cached state may be newer than the table
-                    cache[key.decode()] = StudyState.from_json(entry["state"])
+                    cache[key.decode()] = self._read_entry(key.decode(), entry)
             self._loaded.add(partition)
         return self._studies[partition]
 
-    async def _store_studies(self, result: StageResult, event_of: dict[int, Any]) -> None:
-        """Write back the states a batch (or a tick) touched, each on its partition, and wait
-        until the broker has them.
+    async def _publish_studies(
+        self, result: StageResult, event_of: dict[int, Any], *, tick: bool = False
+    ) -> None:
+        """Send a batch's (or a tick's) outputs and write back its states, in the order that
+        keeps a crash at any point from losing or contradicting an alert:
 
-        The batch's alerts were acknowledged before; until its states reach the changelog a
-        crash re-runs the batch and re-decides its alerts, so the wait keeps that window to
-        one round trip (Faust's own flush of table writes runs in the background).
+        1. what can be derived again (status, site clocks) and what the input alone decides
+           (dead letters, re-keyed events) is sent at once;
+        2. each touched study's state is written with its outbox, the alerts it decided that
+           the broker has not acknowledged, and the worker waits for the changelog;
+        3. the alerts are sent; then the worker waits for every output.
+
+        The caller acknowledges the input only after this. A crash before 2 re-runs the batch
+        from the table's last state; after 2, the state read back re-sends its outbox (the
+        same alert IDs, which the notifier delivers once), so an alert once decided is never
+        forgotten, even where a re-run would batch the events differently.
         """
-        sent = []
-        for study_id, state in result.states.items():
-            partition = result.partitions[study_id]
+        await self._ensure_sponsor_topics(result.outputs)
+        alerts_topic = self.topics.alerts
+        sent = await self.publisher.send(o for o in result.outputs if o.topic != alerts_topic)
+        for study_id, alerts in result.alerts.items():
+            self._outbox.setdefault(study_id, []).extend(alerts)
+        await self._store_studies(result, event_of, tick=tick)
+        outbox = [alert for alerts in self._outbox.values() for alert in alerts]
+        sent += await self.publisher.send(outbox)
+        await patiently(delivered(sent), "acknowledgements of outputs")
+        for study_id in self._outbox:
+            self._sent_outboxes[study_id] = partition_for(study_id.encode(), self.settings.partitions)
+        self._outbox.clear()
+
+    async def _store_studies(
+        self, result: StageResult, event_of: dict[int, Any], *, tick: bool = False
+    ) -> None:
+        """Write back the states a batch (or a tick) touched, each on its partition and with
+        its outbox, and wait until the broker has them. A tick also writes the partition's
+        studies whose written outbox has been acknowledged since, without it."""
+        writes = TableWrites(self.studies, self.publisher)
+        states = [(study, result.partitions[study], state) for study, state in result.states.items()]
+        for study_id, partition in list(self._sent_outboxes.items()):
+            cached = self._studies.get(partition, {}).get(study_id)
+            if study_id in result.states or cached is None:
+                del self._sent_outboxes[study_id]  # written now anyway, or not held here
+            elif tick and partition in event_of:
+                states.append((study_id, partition, cached))
+                del self._sent_outboxes[study_id]
+        for study_id, partition, state in states:
             self._studies.setdefault(partition, {})[study_id] = state
-            value = dumps({"partition": partition, "state": state.to_json()})
+            entry: dict[str, Any] = {"partition": partition, "state": embedded(state.encoded())}
+            outbox = self._outbox.get(study_id)
+            if outbox:
+                entry["outbox"] = [
+                    [out.key.decode() if out.key else "", embedded(out.value or b"null")]
+                    for out in outbox
+                ]
             with on_partition_of(event_of[partition]):
-                self.studies.data[study_id.encode()] = value  # the local store only
+                writes.put(partition, study_id.encode(), dumps(entry))
             self._index(self.studies, partition, study_id.encode())
-            sent.append(self.studies.send_changelog(partition, study_id.encode(), value))
-        if sent:
-            await patiently(asyncio.gather(*sent), "acknowledgements of study states")
+        await patiently(writes.flushed(), "acknowledgements of study states")
 
     # -- site agent ---------------------------------------------------------------------
 
@@ -331,6 +395,7 @@ class SetupmonWorker:
                 event_of[site_id] = event
         today = self.calendar.today()
         outputs = []
+        writes = TableWrites(self.site_table, self.publisher)
         for site_id, messages in changes.items():
             event = event_of[site_id]
             partition = event.message.partition
@@ -340,7 +405,8 @@ class SetupmonWorker:
                     clocks = self.site_stage.update(clocks, message)
                 self._sites[partition][site_id] = clocks
                 value = dumps({"partition": partition, "clocks": clocks})
-                self._put(self.site_table, partition, site_id.encode(), value)
+                writes.put(partition, site_id.encode(), value)
+            self._index(self.site_table, partition, site_id.encode())
             if partition not in ticks:
                 outputs.append(
                     self.site_stage.publish(site_id, clocks, partition=partition, as_of=today)
@@ -356,13 +422,11 @@ class SetupmonWorker:
                 for site_id, clocks in sites
             ]
             log.info("site tick %s on partition %d: %d sites", as_of, partition, len(sites))
-        await self._send_all(outputs)
-
-    def _put(self, table: Any, partition: int, key: bytes, value: bytes) -> None:
-        # Faust writes the changelog to the partition of the current event (see
-        # streams/faust_context.py), which the caller made `partition`.
-        table[key] = value
-        self._index(table, partition, key)
+        # Site KPIs are derived again on every change and tick, but are waited for (with the
+        # table) so that the offsets Faust commits never run ahead of what was published.
+        sent = await self.publisher.send(outputs)
+        await patiently(writes.flushed(), "acknowledgements of site clocks")
+        await patiently(delivered(sent), "acknowledgements of site KPIs")
 
     def _index(self, table: Any, partition: int, key: bytes) -> None:
         keys = self._key_index.get((table.name, partition))
@@ -491,33 +555,23 @@ class SetupmonWorker:
                     self.metrics.consumer_lag.remove(str(tp.partition))
                 except KeyError:
                     pass  # never measured
+                for study_id in [s for s, p in self._sent_outboxes.items() if p == tp.partition]:
+                    del self._sent_outboxes[study_id]
             elif tp.topic == self.topics.site_clocks:
                 self.site_stage.forget_partition(tp.partition)
                 self._sites.pop(tp.partition, None)
 
     # -- output -------------------------------------------------------------------------
 
-    async def _send_all(self, outputs: list[Outgoing]) -> None:
-        """Send the outputs; wait for the broker's acknowledgement where losing one matters.
-
-        Alerts and dead letters cannot be derived again, so the caller's table write waits
-        until they are acknowledged. Status, site clocks and site KPIs are recomputed from
-        the tables on the next change and on every day tick, so those are not waited for
-        (Faust still flushes the producer before it commits the input offset).
-        """
+    async def _ensure_sponsor_topics(self, outputs: list[Outgoing]) -> None:
+        """A sponsor's status topic is created the first time one of its studies is seen."""
         for topic in {o.topic for o in outputs if ".sponsor." in o.topic} - self._sponsor_topics:
             sponsor = topic.split(".sponsor.", 1)[1].rsplit(".", 1)[0]
             await ensure_topics(self.settings, [self.topics.sponsor_spec(sponsor)])
             self._sponsor_topics.add(topic)
-        producer = self.app.producer
-        must_land = (self.topics.alerts, self.topics.dead_letters, self.topics.milestones)
-        pending: list[Awaitable[Any]] = []
-        for out in outputs:
-            sent = await producer.send(out.topic, out.key, out.value, out.partition, None, None)
-            if out.topic in must_land:
-                pending.append(sent)
-        if pending:
-            await patiently(asyncio.gather(*pending), "acknowledgements of alerts")
+
+    async def _on_shutdown(self, sender: Any, **kwargs: Any) -> None:
+        await self.publisher.stop()
 
     # -- web ----------------------------------------------------------------------------
 

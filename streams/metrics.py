@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TypeVar
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from prometheus_client.registry import Collector
 
 from streams.gauges import SiteGauges, StudyClockCounts
+from streams.tallies import DayHistogram, Tally
 
 C = TypeVar("C", bound=Collector)
 
@@ -23,11 +24,11 @@ class SetupmonMetrics:
     registry: CollectorRegistry
     study_clocks: StudyClockCounts
     site_gauges: SiteGauges
-    clock_days: Histogram
-    events_total: Counter
-    alerts_total: Counter
-    entry_delay_days: Histogram
-    alerts_suppressed_total: Counter
+    clock_days: DayHistogram
+    events_total: Tally
+    alerts_total: Tally
+    entry_delay_days: DayHistogram
+    alerts_suppressed_total: Tally
     consumer_lag: Gauge
 
     def exposition(self) -> bytes:
@@ -46,38 +47,40 @@ class SetupmonMetrics:
             # gauges of current state, read from the stages' views when Prometheus scrapes
             study_clocks=_registered(registry, StudyClockCounts()),
             site_gauges=_registered(registry, SiteGauges()),
-            clock_days=Histogram(
-                "trial_setup_clock_days",
-                "Elapsed calendar days of clocks when they stop",
-                ["kpi", "region"],
-                buckets=DAYS_BUCKETS,
-                registry=registry,
+            # counted on the hot path without locks (streams/tallies.py)
+            clock_days=_registered(
+                registry,
+                DayHistogram(
+                    "trial_setup_clock_days",
+                    "Elapsed calendar days of clocks when they stop",
+                    ["kpi", "region"],
+                    buckets=DAYS_BUCKETS,
+                ),
             ),
-            events_total=Counter(
-                "trial_setup_events",
-                "Milestone events by outcome",
-                ["milestone", "outcome"],
-                registry=registry,
+            events_total=_registered(
+                registry,
+                Tally("trial_setup_events", "Milestone events by outcome", ["milestone", "outcome"]),
             ),
-            alerts_total=Counter(
-                "trial_setup_alerts",
-                "Alerts raised",
-                ["kpi", "kind", "region"],
-                registry=registry,
+            alerts_total=_registered(
+                registry, Tally("trial_setup_alerts", "Alerts raised", ["kpi", "kind", "region"])
             ),
-            entry_delay_days=Histogram(
-                "trial_setup_entry_delay_days",
-                "Days between a milestone's date and the UK day it was recorded",
-                ["milestone"],
-                buckets=ENTRY_DELAY_DAYS_BUCKETS,
-                registry=registry,
+            entry_delay_days=_registered(
+                registry,
+                DayHistogram(
+                    "trial_setup_entry_delay_days",
+                    "Days between a milestone's date and the UK day it was recorded",
+                    ["milestone"],
+                    buckets=ENTRY_DELAY_DAYS_BUCKETS,
+                ),
             ),
             # Added to the contract's set: alerts recorded but not sent (older than the horizon).
-            alerts_suppressed_total=Counter(
-                "setupmon_alerts_suppressed",
-                "Alerts older than SETUPMON_ALERT_HORIZON_DAYS when decided: recorded, not sent",
-                ["kpi", "kind"],
-                registry=registry,
+            alerts_suppressed_total=_registered(
+                registry,
+                Tally(
+                    "setupmon_alerts_suppressed",
+                    "Alerts older than SETUPMON_ALERT_HORIZON_DAYS when decided: recorded, not sent",
+                    ["kpi", "kind"],
+                ),
             ),
             # Added: how far each owned milestones partition is behind, for the lag alert.
             consumer_lag=Gauge(

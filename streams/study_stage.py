@@ -38,6 +38,30 @@ class StageResult:
     outputs: list[Outgoing] = field(default_factory=list)
     states: dict[str, StudyState] = field(default_factory=dict)  # to write back
     partitions: dict[str, int] = field(default_factory=dict)  # study -> its partition
+    # study -> its alerts, in order (also in `outputs`): the worker keeps them with the
+    # study's state until the broker has them (an outbox), since they cannot be derived again
+    alerts: dict[str, list[Outgoing]] = field(default_factory=dict)
+
+
+class _Published:
+    """What a study's evaluations in one batch (or tick) changed, for its one status."""
+
+    __slots__ = ("noted", "sponsor_before", "status_due", "touched_sites")
+
+    def __init__(self, *, status_due: bool = False) -> None:
+        self.noted = False
+        self.status_due = status_due
+        self.sponsor_before: str | None = None  # the sponsor reported before the batch
+        self.touched_sites: set[str] = set()
+
+    def note(self, update: StudyUpdate) -> None:
+        if not self.noted:
+            self.noted = True
+            self.sponsor_before = update.previous_sponsor_id
+        if update.changed or update.removed:
+            self.status_due = True
+        self.touched_sites |= {c.site_id for c in update.changed if c.site_id}
+        self.touched_sites |= {k.split("/", 1)[0] for k in update.removed if not k.startswith("-/")}
 
 
 class StudyStage:
@@ -103,6 +127,7 @@ class StudyStage:
             state = load(study_id) or StudyState(study_id)
             result.states[study_id] = state
             partition = result.partitions[study_id]
+            published = _Published()
             # One evaluation per run of events recorded on the same UK day, as of that day:
             # what live processing would have judged on each day, at one evaluation a day.
             run_day: date | None = None
@@ -110,7 +135,7 @@ class StudyStage:
                 day = min(event.recorded_day, as_of)
                 if run_day is not None and day != run_day:
                     update = state.advance(run_day, hold_back_before=hold_back_before)
-                    self._publish(update, result, now, partition=partition)
+                    self._announce(update, result, now, published)
                 self._count(event, state.apply(event))
                 run_day = day
             assert run_day is not None  # noqa: S101 - a study is listed with its events
@@ -121,7 +146,8 @@ class StudyStage:
                 behind.add(study_id)
             else:
                 behind.discard(study_id)
-            self._publish(update, result, now, partition=partition)
+            self._announce(update, result, now, published)
+            self._publish(update, result, now, published, partition=partition)
         return result
 
     def sweep(
@@ -147,7 +173,9 @@ class StudyStage:
             result.partitions[state.study_id] = partition
             behind.discard(state.study_id)
             update = state.advance(as_of, hold_back_before=as_of - self.alert_horizon)
-            self._publish(update, result, now, partition=partition, daily=True)
+            published = _Published(status_due=True)  # the status carries the new day
+            self._announce(update, result, now, published)
+            self._publish(update, result, now, published, partition=partition)
         return result
 
     def due_studies(self, partition: int, as_of: date) -> list[str]:
@@ -205,17 +233,11 @@ class StudyStage:
                 )
             histogram.observe(delay)
 
-    def _publish(
-        self,
-        update: StudyUpdate,
-        result: StageResult,
-        now: datetime,
-        *,
-        partition: int,
-        daily: bool = False,
+    def _announce(
+        self, update: StudyUpdate, result: StageResult, now: datetime, published: _Published
     ) -> None:
-        study_id = update.study_id
-        key = study_id.encode()
+        """What one evaluation says at once: its alerts (each run's, none can be skipped) and
+        its closed clocks' durations; it notes what the batch's status must carry."""
         for alert in update.alerts:
             if alert.held:
                 # Replaying old history: the alert counts as raised (so it never comes back)
@@ -225,28 +247,44 @@ class StudyStage:
             region = self._region(alert.site_id)
             self.metrics.alerts_total.labels(alert.kpi.value, alert.kind.value, region).inc()
             value = dumps(alert.to_json(raised_at=now))
-            result.outputs.append(Outgoing(self.topics.alerts, alert.key.encode(), value))
+            out = Outgoing(self.topics.alerts, alert.key.encode(), value)
+            result.outputs.append(out)
+            result.alerts.setdefault(update.study_id, []).append(out)
         for clock in update.changed:
             if clock.state in CLOSED_STATES and clock.elapsed_days is not None:
                 region = self._region(clock.site_id)
                 self.metrics.clock_days.labels(clock.kpi.value, region).observe(clock.elapsed_days)
+        published.note(update)
 
-        if daily or update.changed or update.removed or update.sponsor_changed:
+    def _publish(
+        self,
+        update: StudyUpdate,
+        result: StageResult,
+        now: datetime,
+        published: _Published,
+        *,
+        partition: int,
+    ) -> None:
+        """A study's status and its changed sites' clocks, once per batch, as the batch's last
+        evaluation left them: the topics are compacted, so an earlier run's status would only
+        be overwritten by this one."""
+        study_id = update.study_id
+        key = study_id.encode()
+        sponsor_changed = published.sponsor_before != update.sponsor_id
+        if published.status_due or sponsor_changed:
             value = update.status_json(updated_at=now)
             result.outputs.append(Outgoing(self.topics.study_status, key, value))
-            if update.sponsor_changed and update.previous_sponsor_id:
+            if sponsor_changed and published.sponsor_before:
                 # the study left that sponsor: remove it from the old sponsor's topic
-                old = self.topics.sponsor_status(update.previous_sponsor_id)
+                old = self.topics.sponsor_status(published.sponsor_before)
                 result.outputs.append(Outgoing(old, key, None))
             if update.sponsor_id:
                 sponsor_topic = self.topics.sponsor_status(update.sponsor_id)
                 result.outputs.append(Outgoing(sponsor_topic, key, value))
 
-        touched = {c.site_id for c in update.changed if c.site_id}
-        touched |= {k.split("/", 1)[0] for k in update.removed if not k.startswith("-/")}
         # The site stage needs states and stop dates, not elapsed days, and re-computes its
         # windows on its own day tick: only sites whose clocks changed are sent.
-        for site_id in sorted(touched):
+        for site_id in sorted(published.touched_sites):
             site_clocks = [c.to_json() for c in update.part_clocks(site_id)]
             value = dumps({"study_id": study_id, "site_id": site_id, "clocks": site_clocks})
             result.outputs.append(Outgoing(self.topics.site_clocks, site_id.encode(), value))

@@ -126,21 +126,14 @@ def test_sigkill_mid_stream_loses_nothing_and_decides_every_alert_once(
     untrue = untrue_last_words(
         events, [loads(r.value) for r in alerts], dict.fromkeys(events, TODAY)
     )
-    # Known gap (README "Operations"): an alert sent just before the kill whose state never
-    # reached the changelog is forgotten when the re-run batches the study's events
-    # differently, so a clock that is gone by then keeps that alert as its last word. Only
-    # that case is let through here, and only for alerts sent before the kill.
-    forgotten = [
-        problem
-        for problem in untrue
-        if " is gone, last alert " in problem
-        and problem.rsplit(" ", 1)[1] in sent_before.values()
-    ]
-    assert [problem for problem in untrue if problem not in forgotten] == []
+    # An alert is written into its study's state (the outbox) before it is sent, so one
+    # decided before the kill is sent again after it even where the re-run batches the
+    # study's events differently: every clock's last word is true.
+    assert untrue == []
     print(
         f"\nSIGKILL after {before} of {len(expected_alerts)} alerts; restart to ready "
         f"{recovery_seconds:.1f}s; {len(statuses)} status messages; re-sent alert IDs: "
-        f"{repeats}; forgotten before a start-date correction: {len(forgotten)}"
+        f"{repeats}"
     )
     # At-least-once: the alerts of a batch acknowledged just before the kill, whose states had
     # not reached the changelog, are decided again on restart: the same IDs (checked above),

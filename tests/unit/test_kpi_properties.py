@@ -7,6 +7,7 @@ an alert twice and ends where the batch ends.
 
 from __future__ import annotations
 
+import copy
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta, timezone
 
@@ -202,6 +203,27 @@ def test_serialised_state_is_the_same_state(events: list[Milestone], as_of: date
         later = as_of + timedelta(45)
         assert restored.clocks(later) == state.clocks(later)
         assert restored.advance(later).alerts == state.advance(later).alerts
+
+
+@PROPERTY_SETTINGS
+@given(data=st.data(), events=histories(), as_of=as_of_days)
+def test_a_state_written_back_after_every_event_is_the_whole_state(
+    data: st.DataObject, events: list[Milestone], as_of: date
+) -> None:
+    """The worker writes a study back after each batch from per-part pieces it keeps between
+    writes; a piece kept too long would lose a version, an alert episode or a report."""
+    shuffled = data.draw(st.permutations(events), label="arrival order")
+    written, twin = fresh(), fresh()  # the same calls; only `written` is written back
+    for number, milestone in enumerate(shuffled):
+        day = as_of + timedelta(number % 3)
+        for states in (written, twin):
+            state = states.setdefault(milestone.study_id, StudyState(milestone.study_id))
+            state.apply(milestone)
+            state.advance(day)
+        stored = loads(written[milestone.study_id].encoded())
+        whole = loads(copy.deepcopy(twin[milestone.study_id]).encoded())
+        assert stored == whole
+        assert loads(StudyState.from_json(stored).encoded()) == whole
 
 
 @PROPERTY_SETTINGS
