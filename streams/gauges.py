@@ -69,9 +69,10 @@ COMPLIANCE_HELP = "Share of a site's stopped clocks that met the limit, over a r
 class SiteGauges(Collector):
     """`trial_setup_clocks` and `trial_setup_compliance_ratio` for the owned sites.
 
-    A site's samples are also rendered as exposition text when its view changes, so that
-    `/metrics` with a thousand sites joins a thousand rendered chunks (`exposition`) instead
-    of formatting some 30,000 samples on every scrape.
+    A site's samples are rendered as exposition text at the first scrape after its view
+    changed and kept until it changes again, so that `/metrics` with a thousand sites joins a
+    thousand rendered chunks (`exposition`) instead of formatting some 30,000 samples on
+    every scrape, and a busy site is rendered once per scrape, not once per change.
     """
 
     by_partition: dict[int, dict[str, SiteView]] = field(default_factory=dict)
@@ -80,11 +81,18 @@ class SiteGauges(Collector):
 
     def set(self, partition: int, site_id: str, view: SiteView) -> None:
         self.by_partition.setdefault(partition, {})[site_id] = view
-        self.rendered.setdefault(partition, {})[site_id] = _render(site_id, view)
+        self.rendered.get(partition, {}).pop(site_id, None)  # rendered again when scraped
 
     def exposition(self) -> bytes:
         """Both metrics in the Prometheus text format, as `generate_latest` would write them."""
-        chunks = [chunk for sites in self.rendered.values() for chunk in sites.values()]
+        chunks = []
+        for partition, sites in self.by_partition.items():
+            rendered = self.rendered.setdefault(partition, {})
+            for site_id, view in sites.items():
+                chunk = rendered.get(site_id)
+                if chunk is None:
+                    chunk = rendered[site_id] = _render(site_id, view)
+                chunks.append(chunk)
         return b"".join(
             [
                 b"# HELP trial_setup_clocks " + CLOCKS_HELP.encode() + b"\n",
