@@ -29,7 +29,7 @@ from enum import StrEnum
 from functools import cached_property
 
 from alerts.decide import Alert, AlertId, AlertKind, ClockId, Episode, decide_alerts, record
-from events.codec import dumps, loads
+from events.codec import dumps, exact, loads
 from events.milestones import Milestone, MilestoneKind
 from kpi.build import build_clocks, site_clocks, site_summary, study_clocks
 from kpi.clocks import Clock, next_change
@@ -290,7 +290,7 @@ class StudyState:
     def _store_site(self, evaluation: _Evaluation, site_id: str, site: SiteFacts) -> None:
         clocks = site_clocks(self.study_id, evaluation.facts, site_id, site, evaluation.as_of)
         _store_part(evaluation, site_id, clocks)
-        evaluation.summaries[site_id] = _exact(dumps(site_summary(site, clocks)))
+        evaluation.summaries[site_id] = exact(dumps(site_summary(site, clocks)))
 
     def _gone_sites(self, evaluation: _Evaluation) -> list[str]:
         """Sites reported or alerted before that have no clocks now."""
@@ -361,9 +361,9 @@ class StudyState:
                 for identity, episode in self._episodes.get(part, {}).items()
             )
             share = self._saved[part] = (
-                _exact(dumps(versions)[1:-1]),
-                _exact(dumps(episodes)[1:-1]),
-                _exact(dumps(self._reported.get(part, {}))[1:-1]),
+                exact(dumps(versions)[1:-1]),
+                exact(dumps(episodes)[1:-1]),
+                exact(dumps(self._reported.get(part, {}))[1:-1]),
             )
         return share
 
@@ -431,12 +431,6 @@ def _store_part(evaluation: _Evaluation, part: str, clocks: list[Clock]) -> None
         evaluation.wakes[part] = min(wakes)
     else:
         evaluation.wakes.pop(part, None)
-
-
-def _exact(data: bytes) -> bytes:
-    """A copy without spare capacity: orjson's result keeps its whole output buffer (about
-    4 KiB however short the JSON), which adds up in a cache of tens of thousands of parts."""
-    return bytes(memoryview(data))
 
 
 def _fingerprint(clock: Clock) -> str:

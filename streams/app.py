@@ -42,7 +42,7 @@ from streams.messages import Incoming, Outgoing
 from streams.metrics import SetupmonMetrics
 from streams.publisher import Publisher, delivered
 from streams.site_registry import SiteRegistry
-from streams.site_stage import SiteStage
+from streams.site_stage import SiteClocks, SiteStage, site_clocks, table_value
 from streams.study_stage import StageResult, StudyStage, partition_for
 from streams.table_writes import TableWrites
 from streams.ticks import StudyTicks
@@ -56,6 +56,14 @@ MAX_BATCH = 5000  # events an agent's batch takes at most
 LINGER_BELOW = 200  # a batch smaller than this waits once, LINGER_SECONDS, for more events
 LINGER_SECONDS = 0.002
 STALL_SECONDS = 120.0  # a partition with waiting work that has not moved for this long
+# RocksDB per table partition. Faust's defaults (64 MiB write buffers, up to 3 of them, a
+# 2 GiB block cache) let 12 local stores hold over a gigabyte of memtables; the worker keeps
+# what it reads decoded in memory, so small buffers and cache cost little speed.
+TABLE_STORE_OPTIONS = {
+    "write_buffer_size": 8 * 1024 * 1024,
+    "max_write_buffer_number": 2,
+    "block_cache_size": 16 * 1024 * 1024,
+}
 
 
 def broker_credentials(settings: Settings) -> Any:
@@ -153,14 +161,15 @@ class SetupmonWorker:
         self._studies: dict[int, dict[str, StudyState]] = {}
         self._loaded: set[int] = set()
         self._event_of: dict[int, Any] = {}  # partition -> an event of it in the current batch
-        self._sites: dict[int, dict[str, dict[str, Any]]] = {}  # decoded site-clocks values
+        self._sites: dict[int, dict[str, SiteClocks]] = {}  # site table values, read once
         # study -> alerts decided but not yet acknowledged by the broker, in order: written
         # with the study's state (its outbox) before they are sent, and sent again if a
         # state read back from the table still holds them
         self._outbox: dict[str, list[Outgoing]] = {}
         # studies (-> partition) whose last written state still holds an outbox the broker
-        # has since acknowledged: their partition's next day tick writes them without it, so
-        # a restart or rebalance re-sends at most a day's alerts, at one extra write a day
+        # has since acknowledged: their partition's next tick (sent once it has caught up,
+        # within SETUPMON_TICK_SECONDS) writes them without it, so a restart or rebalance
+        # re-sends only the alerts of the last moments
         self._sent_outboxes: dict[str, int] = {}
         self.publisher = Publisher(client_options(settings))
         self.app = self._build_app()
@@ -202,8 +211,9 @@ class SetupmonWorker:
         study_input = app.topic(self.topics.milestones, self.topics.study_ticks, **raw)
         site_input = app.topic(self.topics.site_clocks, **raw)
 
-        self.studies = app.Table("studies", partitions=s.partitions, **raw)
-        self.site_table = app.Table("site-clocks", partitions=s.partitions, **raw)
+        store = {"options": dict(TABLE_STORE_OPTIONS)}
+        self.studies = app.Table("studies", partitions=s.partitions, **raw, **store)
+        self.site_table = app.Table("site-clocks", partitions=s.partitions, **raw, **store)
         app.task(self.site_registry.run)
 
         app.agent(study_input, name="studies")(self._study_agent)
@@ -404,8 +414,7 @@ class SetupmonWorker:
                 for message in messages:
                     clocks = self.site_stage.update(clocks, message)
                 self._sites[partition][site_id] = clocks
-                value = dumps({"partition": partition, "clocks": clocks})
-                writes.put(partition, site_id.encode(), value)
+                writes.put(partition, site_id.encode(), table_value(partition, clocks))
             self._index(self.site_table, partition, site_id.encode())
             if partition not in ticks:
                 outputs.append(
@@ -414,8 +423,8 @@ class SetupmonWorker:
         for partition, (as_of, event) in ticks.items():
             with on_partition_of(event):
                 sites = [
-                    (key.decode(), entry["clocks"])
-                    for key, entry in self._entries(self.site_table, partition)
+                    (site_id, self._load_site(site_id, partition))
+                    for site_id in self._keys(self.site_table, partition)
                 ]
             outputs += [
                 self.site_stage.publish(site_id, clocks, partition=partition, as_of=as_of)
@@ -433,8 +442,8 @@ class SetupmonWorker:
         if keys is not None:
             keys.add(key)
 
-    def _entries(self, table: Any, partition: int) -> list[tuple[bytes, dict[str, Any]]]:
-        """The decoded entries of one partition of a table, through the key index."""
+    def _keys(self, table: Any, partition: int) -> list[str]:
+        """The keys of one partition of a table, sorted, through the key index."""
         keys = self._key_index.get((table.name, partition))
         if keys is None:
             # First tick of this partition since an assignment. The agent reads a partition
@@ -442,20 +451,24 @@ class SetupmonWorker:
             keys = self._key_index[(table.name, partition)] = {
                 key for key, raw in table.items() if loads(raw)["partition"] == partition
             }
+        return sorted(key.decode() for key in keys)
+
+    def _entries(self, table: Any, partition: int) -> list[tuple[bytes, dict[str, Any]]]:
+        """The decoded entries of one partition of a table, through the key index."""
         entries = []
-        for key in sorted(keys):
+        for key in (key.encode() for key in self._keys(table, partition)):
             raw = table.get(key)
             if raw is not None:
                 entries.append((key, loads(raw)))
         return entries
 
-    def _load_site(self, site_id: str, partition: int) -> dict[str, Any]:
-        """A site's clocks across studies: decoded once from the table, then kept."""
+    def _load_site(self, site_id: str, partition: int) -> SiteClocks:
+        """A site's clocks across studies: read once from the table, then kept."""
         cache = self._sites.setdefault(partition, {})
         site = cache.get(site_id)
         if site is None:
             raw = self.site_table.get(site_id.encode())
-            site = cache[site_id] = {} if raw is None else loads(raw)["clocks"]
+            site = cache[site_id] = {} if raw is None else site_clocks(loads(raw)["clocks"])
         return site
 
     # -- time ---------------------------------------------------------------------------
@@ -478,7 +491,11 @@ class SetupmonWorker:
             if tp.topic == self.topics.milestones:
                 target = self.topics.study_ticks
                 lag = lags[tp.partition]
-                behind = self.study_stage.has_studies_behind(tp.partition)
+                # due besides a new day: late data, or acknowledged alerts still in written
+                # states (a tick writes them without, so a restart re-sends few)
+                behind = self.study_stage.has_studies_behind(tp.partition) or any(
+                    p == tp.partition for p in self._sent_outboxes.values()
+                )
                 if not self.study_ticks.decide(tp.partition, today, lag=lag, behind=behind):
                     continue
                 value["through"] = self._processed(tp.partition) + lag

@@ -6,8 +6,9 @@ as of today without them (CONTRACT.md section 3, "no alert about a day the study
 reached"). So:
 
 1. The timer sends a tick only to a partition that has caught up (at most `lag_tolerance`
-   messages behind), is due one (a new UK day, or some study was judged as of a past day
-   since the last tick: late data), and has no tick in flight. The tick carries `through`:
+   messages behind), is due one (a new UK day, or `behind`: some study was judged as of a
+   past day since the last tick, late data, or the worker has other work for a tick, such as
+   clearing acknowledged alerts from written states), and has no tick in flight. The tick carries `through`:
    the partition's high water when it was decided.
 2. The agent applies it only once it has processed the partition up to `through`, right
    after the message that gets it there: everything in the partition when the tick was
