@@ -23,6 +23,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from alerts.channels import Channels, DeliveryFailed
 from alerts.decide import AlertId, AlertKind, ClockId
@@ -37,6 +38,8 @@ from streams.topic_view import TopicView
 from streams.topics import TopicNames
 
 log = logging.getLogger(__name__)
+
+RETRY_CAP_SECONDS = 300.0  # the longest wait between two delivery attempts
 
 Contact = tuple[str, str]  # (channel, address)
 ESCALATION_CHECK_SECONDS = 5.0
@@ -176,26 +179,31 @@ class Notifier:
         self.pending_since = None
 
     async def deliver(self, notice: Notice) -> None:
-        delay = self.settings.notify_backoff_seconds
-        for attempt in range(1, self.settings.notify_attempts + 1):
-            try:
-                await self.channels.deliver(notice)
-            except DeliveryFailed as exc:
-                if not exc.retriable or attempt == self.settings.notify_attempts:
-                    await self._give_up(notice, str(exc), attempt)
-                    return
-                log.warning(
-                    "delivery to %s failed (%s); retry %d in %.1fs",
-                    notice.address,
-                    exc,
-                    attempt,
-                    delay,
-                )
-                await asyncio.sleep(delay)
-                delay *= 2
-            else:
-                await self._record(notice, "delivered")
-                return
+        """Deliver one notice, retrying what may go through later: exponential backoff from
+        SETUPMON_NOTIFY_BACKOFF_SECONDS with jitter (so notifiers that failed together do not
+        retry together), each wait capped at RETRY_CAP_SECONDS (tenacity)."""
+        backoff = self.settings.notify_backoff_seconds
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.settings.notify_attempts),
+            wait=wait_exponential_jitter(initial=backoff, max=RETRY_CAP_SECONDS, jitter=backoff),
+            retry=retry_if_exception(lambda exc: isinstance(exc, DeliveryFailed) and exc.retriable),
+            before_sleep=lambda state: log.warning(
+                "delivery to %s failed (%s); retry %d in %.1fs",
+                notice.address,
+                state.outcome.exception() if state.outcome else "?",
+                state.attempt_number,
+                state.upcoming_sleep,
+            ),
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    await self.channels.deliver(notice)
+        except DeliveryFailed as exc:
+            await self._give_up(notice, str(exc), retrying.statistics["attempt_number"])
+            return
+        await self._record(notice, "delivered")
 
     async def _record(self, notice: Notice, status: str, reason: str = "") -> None:
         now = datetime.now(UTC).isoformat()

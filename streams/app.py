@@ -32,7 +32,7 @@ import faust
 from faust.types import TP
 from prometheus_client import CollectorRegistry
 
-from events.codec import dumps, embedded, loads
+from events.codec import dumps, loads
 from kpi.study import StudyState
 from setupmon.settings import Settings
 from streams.clock import Calendar
@@ -40,9 +40,11 @@ from streams.faust_context import on_partition_of
 from streams.kafka import client_options, ensure_topics, ssl_context
 from streams.messages import Incoming, Outgoing
 from streams.metrics import SetupmonMetrics
+from streams.outbox import Outboxes
 from streams.publisher import Publisher, delivered
 from streams.site_registry import SiteRegistry
 from streams.site_stage import SiteClocks, SiteStage, site_clocks, table_value
+from streams.stalls import StallWatch
 from streams.study_stage import StageResult, StudyStage, partition_for
 from streams.table_writes import TableWrites
 from streams.ticks import StudyTicks
@@ -151,8 +153,7 @@ class SetupmonWorker:
         self._next_offset: dict[int, int] = {}  # per milestones partition, after processing
         self.study_ticks = StudyTicks(LAG_TOLERANCE)
         # milestones partition -> (offset processed, monotonic time it last moved)
-        self._progress: dict[int, tuple[int, float]] = {}
-        self.stalled: set[int] = set()
+        self.stall_watch = StallWatch(STALL_SECONDS, LAG_TOLERANCE)
         # (table name, partition) -> keys held locally, so a tick reads only its partition
         self._key_index: dict[tuple[str, int], set[bytes]] = {}
         self._sponsor_topics: set[str] = set()
@@ -162,15 +163,8 @@ class SetupmonWorker:
         self._loaded: set[int] = set()
         self._event_of: dict[int, Any] = {}  # partition -> an event of it in the current batch
         self._sites: dict[int, dict[str, SiteClocks]] = {}  # site table values, read once
-        # study -> alerts decided but not yet acknowledged by the broker, in order: written
-        # with the study's state (its outbox) before they are sent, and sent again if a
-        # state read back from the table still holds them
-        self._outbox: dict[str, list[Outgoing]] = {}
-        # studies (-> partition) whose last written state still holds an outbox the broker
-        # has since acknowledged: their partition's next tick (sent once it has caught up,
-        # within SETUPMON_TICK_SECONDS) writes them without it, so a restart or rebalance
-        # re-sends only the alerts of the last moments
-        self._sent_outboxes: dict[str, int] = {}
+        # alerts kept with their studies' states until acknowledged (streams/outbox.py)
+        self.outboxes = Outboxes(self.topics.alerts, settings.partitions)
         self.publisher = Publisher(client_options(settings))
         self.app = self._build_app()
 
@@ -237,8 +231,7 @@ class SetupmonWorker:
         # outboxes they were written with).
         self._studies.clear()
         self._loaded.clear()
-        self._outbox.clear()
-        self._sent_outboxes.clear()
+        self.outboxes.forget()
 
     async def _study_batch(self, batch: list[Any]) -> None:
         milestones = [e for e in batch if e.message.topic != self.topics.study_ticks]
@@ -305,14 +298,8 @@ class SetupmonWorker:
         return state
 
     def _read_entry(self, study_id: str, entry: dict[str, Any]) -> StudyState:
-        """A study's state from its table entry; alerts left in its outbox (written, then
-        not known to be acknowledged before a crash) are sent again with the next batch."""
-        unsent = [
-            Outgoing(self.topics.alerts, key.encode(), dumps(alert))
-            for key, alert in entry.get("outbox", ())
-        ]
-        if unsent:
-            self._outbox[study_id] = unsent + self._outbox.get(study_id, [])
+        """A study's state from its table entry (its outbox goes out with the next batch)."""
+        self.outboxes.read(study_id, entry)
         return StudyState.from_json(entry["state"])
 
     def _partition_studies(self, partition: int) -> dict[str, StudyState]:
@@ -345,15 +332,11 @@ class SetupmonWorker:
         await self._ensure_sponsor_topics(result.outputs)
         alerts_topic = self.topics.alerts
         sent = await self.publisher.send(o for o in result.outputs if o.topic != alerts_topic)
-        for study_id, alerts in result.alerts.items():
-            self._outbox.setdefault(study_id, []).extend(alerts)
+        self.outboxes.add(result.alerts)
         await self._store_studies(result, event_of, tick=tick)
-        outbox = [alert for alerts in self._outbox.values() for alert in alerts]
-        sent += await self.publisher.send(outbox)
+        sent += await self.publisher.send(self.outboxes.pending())
         await patiently(delivered(sent), "acknowledgements of outputs")
-        for study_id in self._outbox:
-            self._sent_outboxes[study_id] = partition_for(study_id.encode(), self.settings.partitions)
-        self._outbox.clear()
+        self.outboxes.acknowledged()
 
     async def _store_studies(
         self, result: StageResult, event_of: dict[int, Any], *, tick: bool = False
@@ -363,25 +346,19 @@ class SetupmonWorker:
         studies whose written outbox has been acknowledged since, without it."""
         writes = TableWrites(self.studies, self.publisher)
         states = [(study, result.partitions[study], state) for study, state in result.states.items()]
-        for study_id, partition in list(self._sent_outboxes.items()):
-            cached = self._studies.get(partition, {}).get(study_id)
-            if study_id in result.states or cached is None:
-                del self._sent_outboxes[study_id]  # written now anyway, or not held here
-            elif tick and partition in event_of:
-                states.append((study_id, partition, cached))
-                del self._sent_outboxes[study_id]
+        if tick:
+            for partition in event_of:
+                again = self.outboxes.to_rewrite(partition, result.states)
+                cached = self._studies.get(partition, {})
+                states += [(study, partition, cached[study]) for study in again if study in cached]
+                self.outboxes.written(again)  # a study no longer held needs no rewrite
         for study_id, partition, state in states:
             self._studies.setdefault(partition, {})[study_id] = state
-            entry: dict[str, Any] = {"partition": partition, "state": embedded(state.encoded())}
-            outbox = self._outbox.get(study_id)
-            if outbox:
-                entry["outbox"] = [
-                    [out.key.decode() if out.key else "", embedded(out.value or b"null")]
-                    for out in outbox
-                ]
             with on_partition_of(event_of[partition]):
-                writes.put(partition, study_id.encode(), dumps(entry))
+                entry = self.outboxes.entry(study_id, partition, state.encoded())
+                writes.put(partition, study_id.encode(), entry)
             self._index(self.studies, partition, study_id.encode())
+        self.outboxes.written(study_id for study_id, _, _ in states)
         await patiently(writes.flushed(), "acknowledgements of study states")
 
     # -- site agent ---------------------------------------------------------------------
@@ -493,9 +470,9 @@ class SetupmonWorker:
                 lag = lags[tp.partition]
                 # due besides a new day: late data, or acknowledged alerts still in written
                 # states (a tick writes them without, so a restart re-sends few)
-                behind = self.study_stage.has_studies_behind(tp.partition) or any(
-                    p == tp.partition for p in self._sent_outboxes.values()
-                )
+                behind = self.study_stage.has_studies_behind(
+                    tp.partition
+                ) or self.outboxes.awaiting_rewrite(tp.partition)
                 if not self.study_ticks.decide(tp.partition, today, lag=lag, behind=behind):
                     continue
                 value["through"] = self._processed(tp.partition) + lag
@@ -510,26 +487,9 @@ class SetupmonWorker:
         if pending:
             await patiently(asyncio.gather(*pending), "acknowledgements of alerts")
             log.info("sent %d day ticks for %s", len(pending), today)
-        self._watch_for_stalls(lags)
-
-    def _watch_for_stalls(self, lags: dict[int, int]) -> None:
-        """Flag a milestones partition that has work waiting but has not moved for a while.
-
-        faust-streaming can leave a partition unfetched after quick successive rebalances
-        (faust-streaming#629); /healthz then answers 503 so an orchestrator restarts us.
-        """
-        now = time.monotonic()
-        stalled = set()
-        for partition, lag in lags.items():
-            offset = self._next_offset.get(partition, -1)
-            previous = self._progress.get(partition)
-            if previous is None or previous[0] != offset:
-                self._progress[partition] = (offset, now)
-            elif now - previous[1] > STALL_SECONDS and lag > LAG_TOLERANCE:
-                stalled.add(partition)
-        if stalled != self.stalled:
-            log.error("milestones partitions not progressing: %s", sorted(stalled) or "none")
-        self.stalled = stalled
+        if self.stall_watch.observe(lags, self._next_offset, time.monotonic()):
+            stalled = sorted(self.stall_watch.stalled)
+            log.error("milestones partitions not progressing: %s", stalled or "none")
 
     def _processed(self, partition: int) -> int:
         """The next milestones offset this worker will process on the partition."""
@@ -555,7 +515,7 @@ class SetupmonWorker:
         log.info("assigned %d partitions", len(list(assigned)))
         self._ticked.clear()
         self._key_index.clear()
-        self._progress.clear()
+        self.stall_watch.forget()
         self.study_ticks.reset()
 
     def _on_revoked(self, sender: Any, revoked: Iterable[Any], **kwargs: Any) -> None:
@@ -567,13 +527,12 @@ class SetupmonWorker:
                 self._loaded.discard(tp.partition)
                 # another worker may move it on: start again from its committed offset
                 self._next_offset.pop(tp.partition, None)
-                self._progress.pop(tp.partition, None)
+                self.stall_watch.forget(tp.partition)
                 try:
                     self.metrics.consumer_lag.remove(str(tp.partition))
                 except KeyError:
                     pass  # never measured
-                for study_id in [s for s, p in self._sent_outboxes.items() if p == tp.partition]:
-                    del self._sent_outboxes[study_id]
+                self.outboxes.forget_partition(tp.partition)
             elif tp.topic == self.topics.site_clocks:
                 self.site_stage.forget_partition(tp.partition)
                 self._sites.pop(tp.partition, None)
@@ -599,12 +558,13 @@ class SetupmonWorker:
     async def _health_page(self, view: Any) -> Any:
         recovered = self.app.tables.recovery.completed.is_set()
         sites_loaded = self.site_registry.caught_up.is_set()
-        ready = recovered and sites_loaded and not self.app.rebalancing and not self.stalled
-        status = "stalled" if self.stalled else "ready" if ready else "recovering"
+        stalled = self.stall_watch.stalled
+        ready = recovered and sites_loaded and not self.app.rebalancing and not stalled
+        status = "stalled" if stalled else "ready" if ready else "recovering"
         body = {
             "status": status,
             "tables_recovered": recovered,
             "sites_loaded": sites_loaded,
-            "stalled_partitions": sorted(self.stalled),
+            "stalled_partitions": sorted(stalled),
         }
         return view.json(body, status=200 if ready else 503)
