@@ -541,10 +541,11 @@ class SetupmonWorker:
 
     async def _ensure_sponsor_topics(self, outputs: list[Outgoing]) -> None:
         """A sponsor's status topic is created the first time one of its studies is seen."""
-        for topic in {o.topic for o in outputs if ".sponsor." in o.topic} - self._sponsor_topics:
-            sponsor = topic.split(".sponsor.", 1)[1].rsplit(".", 1)[0]
-            await ensure_topics(self.settings, [self.topics.sponsor_spec(sponsor)])
-            self._sponsor_topics.add(topic)
+        for topic in {o.topic for o in outputs} - self._sponsor_topics:
+            sponsor = self.topics.sponsor_of(topic)
+            if sponsor is not None:
+                await ensure_topics(self.settings, [self.topics.sponsor_spec(sponsor)])
+                self._sponsor_topics.add(topic)
 
     async def _on_shutdown(self, sender: Any, **kwargs: Any) -> None:
         await self.publisher.stop()

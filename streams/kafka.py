@@ -7,6 +7,7 @@ from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.helpers import create_ssl_context
 
 from setupmon.errors import SetupmonError
 from setupmon.settings import Settings
@@ -18,16 +19,16 @@ class KafkaUnavailable(SetupmonError):
 
 
 def ssl_context(settings: Settings) -> ssl.SSLContext | None:
+    """The TLS context of every client, from aiokafka's helper (the system's trusted CAs
+    unless SETUPMON_SSL_CAFILE names one; a client certificate when one is given)."""
     if not settings.security_protocol.endswith("SSL"):
         return None
-    context = ssl.create_default_context(cafile=settings.ssl_cafile or None)
-    if settings.ssl_certfile:
-        context.load_cert_chain(
-            settings.ssl_certfile,
-            settings.ssl_keyfile or None,
-            settings.ssl_key_password or None,
-        )
-    return context
+    return create_ssl_context(
+        cafile=settings.ssl_cafile or None,
+        certfile=settings.ssl_certfile or None,
+        keyfile=settings.ssl_keyfile or None,
+        password=settings.ssl_key_password or None,
+    )
 
 
 def client_options(settings: Settings) -> dict[str, Any]:

@@ -64,6 +64,13 @@ class TopicNames:
     def sponsor_status(self, sponsor_id: str) -> str:
         return f"{self.prefix}.sponsor.{sponsor_id}.study-status"
 
+    def sponsor_of(self, topic: str) -> str | None:
+        """The sponsor whose status topic this is (`sponsor_status` read backwards), or None."""
+        head, tail = f"{self.prefix}.sponsor.", ".study-status"
+        if topic.startswith(head) and topic.endswith(tail) and len(topic) > len(head + tail):
+            return topic[len(head) : -len(tail)]
+        return None
+
     # internal topics: the daily ticks into the study stage, and the per-site stage's input
     @property
     def study_ticks(self) -> str:
