@@ -81,7 +81,6 @@ class StudyUpdate:
         changed: list[Clock],
         removed: list[str],
         alerts: list[Alert],
-        previous_sponsor_id: str | None,
     ) -> None:
         self.as_of = evaluation.as_of
         self.facts = evaluation.facts
@@ -89,12 +88,7 @@ class StudyUpdate:
         self.changed = changed  # clocks whose state, dates or flags differ from the last advance
         self.removed = removed  # keys of clocks reported before that no longer exist
         self.alerts = alerts
-        self.previous_sponsor_id = previous_sponsor_id  # the sponsor the last advance reported
         self._evaluation = evaluation
-
-    @property
-    def sponsor_changed(self) -> bool:
-        return self.previous_sponsor_id != self.sponsor_id
 
     @property
     def sponsor_id(self) -> str | None:
@@ -170,11 +164,6 @@ class StudyState:
         self._saved: dict[str, tuple[bytes, bytes, bytes]] = {}
 
     @property
-    def reported(self) -> dict[str, str]:
-        """Clock key -> fingerprint of what the last advance reported."""
-        return {k: v for part in self._reported.values() for k, v in part.items()}
-
-    @property
     def episodes(self) -> dict[ClockId, Episode]:
         return {k: v for part in self._episodes.values() for k, v in part.items()}
 
@@ -243,9 +232,9 @@ class StudyState:
             alerts += new
             if self._compare(part, clocks, changed, removed) or new:
                 self._saved.pop(part, None)
-        previous_sponsor, self.reported_sponsor = self.reported_sponsor, facts.sponsor_id
+        self.reported_sponsor = facts.sponsor_id
         return StudyUpdate(
-            evaluation, self.study_id, changed, sorted(removed), alerts, previous_sponsor
+            evaluation, self.study_id, changed, sorted(removed), alerts
         )
 
     def _evaluate_all(self, as_of: date) -> _Evaluation:

@@ -43,7 +43,7 @@ from streams.metrics import SetupmonMetrics
 from streams.outbox import Outboxes
 from streams.publisher import Publisher, delivered
 from streams.site_registry import SiteRegistry
-from streams.site_stage import SiteClocks, SiteStage, site_clocks, table_value
+from streams.site_stage import SiteClocks, SiteStage, encoded_site, table_value
 from streams.stalls import StallWatch
 from streams.study_stage import StageResult, StudyStage, partition_for
 from streams.table_writes import TableWrites
@@ -445,7 +445,7 @@ class SetupmonWorker:
         site = cache.get(site_id)
         if site is None:
             raw = self.site_table.get(site_id.encode())
-            site = cache[site_id] = {} if raw is None else site_clocks(loads(raw)["clocks"])
+            site = cache[site_id] = {} if raw is None else encoded_site(loads(raw)["clocks"])
         return site
 
     # -- time ---------------------------------------------------------------------------

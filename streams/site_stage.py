@@ -25,7 +25,7 @@ from streams.topics import TopicNames
 SiteClocks = dict[str, bytes]
 
 
-def site_clocks(rows_by_study: Mapping[str, list[dict[str, Any]]]) -> SiteClocks:
+def encoded_site(rows_by_study: Mapping[str, list[dict[str, Any]]]) -> SiteClocks:
     """A site's clocks from decoded rows (a table value read back, a test's literal)."""
     return {study_id: exact(dumps(rows)) for study_id, rows in rows_by_study.items()}
 

@@ -46,18 +46,14 @@ class StageResult:
 class _Published:
     """What a study's evaluations in one batch (or tick) changed, for its one status."""
 
-    __slots__ = ("noted", "sponsor_before", "status_due", "touched_sites")
+    __slots__ = ("sponsor_before", "status_due", "touched_sites")
 
-    def __init__(self, *, status_due: bool = False) -> None:
-        self.noted = False
+    def __init__(self, state: StudyState, *, status_due: bool = False) -> None:
         self.status_due = status_due
-        self.sponsor_before: str | None = None  # the sponsor reported before the batch
+        self.sponsor_before = state.reported_sponsor  # the sponsor reported before the batch
         self.touched_sites: set[str] = set()
 
     def note(self, update: StudyUpdate) -> None:
-        if not self.noted:
-            self.noted = True
-            self.sponsor_before = update.previous_sponsor_id
         if update.changed or update.removed:
             self.status_due = True
         self.touched_sites |= {c.site_id for c in update.changed if c.site_id}
@@ -127,7 +123,7 @@ class StudyStage:
             state = load(study_id) or StudyState(study_id)
             result.states[study_id] = state
             partition = result.partitions[study_id]
-            published = _Published()
+            published = _Published(state)
             # One evaluation per run of events recorded on the same UK day, as of that day:
             # what live processing would have judged on each day, at one evaluation a day.
             run_day: date | None = None
@@ -173,7 +169,7 @@ class StudyStage:
             result.partitions[state.study_id] = partition
             behind.discard(state.study_id)
             update = state.advance(as_of, hold_back_before=as_of - self.alert_horizon)
-            published = _Published(status_due=True)  # the status carries the new day
+            published = _Published(state, status_due=True)  # the status carries the new day
             self._announce(update, result, now, published)
             self._publish(update, result, now, published, partition=partition)
         return result

@@ -10,7 +10,6 @@ remembers the changelog offset it holds, as Faust does after its own writes
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from faust.types import TP
@@ -25,6 +24,7 @@ class TableWrites:
     def __init__(self, table: Any, publisher: Publisher) -> None:
         self.table = table
         self.publisher = publisher
+        self.changelog = str(table.changelog_topic.get_topic_name())
         self._records: list[Outgoing] = []
 
     def put(self, partition: int, key: bytes, value: bytes) -> None:
@@ -33,21 +33,14 @@ class TableWrites:
         self.table.data[key] = value  # the local store only, no changelog record
         self._records.append(Outgoing(self.changelog, key, value, partition))
 
-    @property
-    def changelog(self) -> str:
-        return str(self.table.changelog_topic.get_topic_name())
-
     async def flushed(self) -> list[SentBatch]:
         """Send what was put and wait until the broker has it; the store then records the
         offsets it holds."""
         records, self._records = self._records, []
         batches = await self.publisher.send(records)
         await delivered(batches)
-        self.persisted(batches)
-        return batches
-
-    def persisted(self, batches: Iterable[SentBatch]) -> None:
         for batch in batches:
             metadata = batch.future.result()
             offset = int(metadata.offset) + batch.count - 1
             self.table.data.set_persisted_offset(TP(batch.topic, batch.partition), offset)
+        return batches

@@ -13,12 +13,35 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Iterator, Sequence
+from typing import Generic, TypeVar
 
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
 Labels = tuple[str, ...]
+Child = TypeVar("Child")
+
+
+class _Labelled(Collector, Generic[Child]):
+    """A metric family with one child per label set, made on first use and then looked up."""
+
+    def __init__(self, name: str, documentation: str, labelnames: Sequence[str]) -> None:
+        self.name = name
+        self.documentation = documentation
+        self.labelnames = tuple(labelnames)
+        self._children: dict[Labels, Child] = {}
+
+    def labels(self, *values: str) -> Child:
+        child = self._children.get(values)
+        if child is None:
+            if len(values) != len(self.labelnames):
+                raise ValueError(f"{self.name} takes labels {self.labelnames}, got {values}")
+            child = self._children[values] = self._new_child(values)
+        return child
+
+    def _new_child(self, values: Labels) -> Child:
+        raise NotImplementedError
 
 
 class TallyChild:
@@ -31,24 +54,16 @@ class TallyChild:
         self._cell[0] += amount
 
 
-class Tally(Collector):
+class Tally(_Labelled[TallyChild]):
     """A counter: `tally.labels(*values).inc()`; exposed as `<name>_total`."""
 
     def __init__(self, name: str, documentation: str, labelnames: Sequence[str]) -> None:
-        self.name = name
-        self.documentation = documentation
-        self.labelnames = tuple(labelnames)
+        super().__init__(name, documentation, labelnames)
         self._cells: dict[Labels, list[float]] = {}
-        self._children: dict[Labels, TallyChild] = {}
 
-    def labels(self, *values: str) -> TallyChild:
-        child = self._children.get(values)
-        if child is None:
-            if len(values) != len(self.labelnames):
-                raise ValueError(f"{self.name} takes labels {self.labelnames}, got {values}")
-            cell = self._cells[values] = [0.0]
-            child = self._children[values] = TallyChild(cell)
-        return child
+    def _new_child(self, values: Labels) -> TallyChild:
+        cell = self._cells[values] = [0.0]
+        return TallyChild(cell)
 
     def describe(self) -> Iterator[CounterMetricFamily]:
         yield CounterMetricFamily(self.name, self.documentation, labels=self.labelnames)
@@ -73,27 +88,19 @@ class HistogramChild:
         self._sum[0] += value
 
 
-class DayHistogram(Collector):
+class DayHistogram(_Labelled[HistogramChild]):
     """A histogram over fixed upper bounds: `histogram.labels(*values).observe(days)`."""
 
     def __init__(
         self, name: str, documentation: str, labelnames: Sequence[str], buckets: Sequence[float]
     ) -> None:
-        self.name = name
-        self.documentation = documentation
-        self.labelnames = tuple(labelnames)
+        super().__init__(name, documentation, labelnames)
         self.bounds = tuple(float(b) for b in buckets)
         self._series: dict[Labels, tuple[list[int], list[float]]] = {}
-        self._children: dict[Labels, HistogramChild] = {}
 
-    def labels(self, *values: str) -> HistogramChild:
-        child = self._children.get(values)
-        if child is None:
-            if len(values) != len(self.labelnames):
-                raise ValueError(f"{self.name} takes labels {self.labelnames}, got {values}")
-            counts, total = self._series[values] = ([0] * (len(self.bounds) + 1), [0.0])
-            child = self._children[values] = HistogramChild(self.bounds, counts, total)
-        return child
+    def _new_child(self, values: Labels) -> HistogramChild:
+        counts, total = self._series[values] = ([0] * (len(self.bounds) + 1), [0.0])
+        return HistogramChild(self.bounds, counts, total)
 
     def describe(self) -> Iterator[HistogramMetricFamily]:
         yield HistogramMetricFamily(self.name, self.documentation, labels=self.labelnames)

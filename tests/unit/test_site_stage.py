@@ -15,7 +15,7 @@ from prometheus_client import CollectorRegistry
 from events.codec import loads
 from streams.messages import Outgoing
 from streams.metrics import SetupmonMetrics
-from streams.site_stage import SiteStage, site_clocks
+from streams.site_stage import SiteStage, encoded_site
 from streams.topics import TopicNames
 
 AS_OF = date(2025, 3, 31)
@@ -143,9 +143,9 @@ def test_update_folds_one_studys_clocks(
     update: dict[str, object],
     after: dict[str, list[dict[str, Any]]],
 ) -> None:
-    before_value = site_clocks(before)
+    before_value = encoded_site(before)
     original = dict(before_value)
-    assert World().stage.update(before_value, update) == site_clocks(after)
+    assert World().stage.update(before_value, update) == encoded_site(after)
     assert before_value == original  # the table value read is not changed in place
 
 
@@ -155,7 +155,7 @@ def test_update_folds_one_studys_clocks(
 def test_publish_returns_site_kpis_keyed_by_site_with_its_region() -> None:
     world = World()
     out = world.stage.publish(
-        "RGT", site_clocks({"CPMS-1": STUDY_1, "CPMS-2": STUDY_2}), partition=0, as_of=AS_OF
+        "RGT", encoded_site({"CPMS-1": STUDY_1, "CPMS-2": STUDY_2}), partition=0, as_of=AS_OF
     )
 
     assert isinstance(out, Outgoing)
@@ -189,7 +189,7 @@ def test_publish_returns_site_kpis_keyed_by_site_with_its_region() -> None:
 
 def test_an_unregistered_site_reports_the_region_the_callable_gives() -> None:
     world = World(regions={})
-    out = world.stage.publish("RZZ", site_clocks({"CPMS-1": STUDY_1}), partition=0, as_of=AS_OF)
+    out = world.stage.publish("RZZ", encoded_site({"CPMS-1": STUDY_1}), partition=0, as_of=AS_OF)
     assert out.value is not None
     assert loads(out.value)["region"] == "unknown"
     assert world.clocks("site_open", "RZZ", "unknown", "met") == 1
@@ -209,7 +209,7 @@ CLOCK_COUNTS = [
 def test_clock_gauge_counts_every_state_including_zeros(kpi: str, counts: dict[str, int]) -> None:
     world = World()
     world.stage.publish(
-        "RGT", site_clocks({"CPMS-1": STUDY_1, "CPMS-2": STUDY_2}), partition=0, as_of=AS_OF
+        "RGT", encoded_site({"CPMS-1": STUDY_1, "CPMS-2": STUDY_2}), partition=0, as_of=AS_OF
     )
     for state in ALL_STATES:
         assert world.clocks(kpi, "RGT", "London", state) == counts.get(state, 0), state
@@ -221,7 +221,7 @@ def test_study_level_kpis_have_no_site_series() -> None:
         **row("site_open", "met", "2025-01-01", "2025-02-15", 45, None),
         "kpi": "combined_review",
     }
-    world.stage.publish("RGT", site_clocks({"CPMS-1": [study_clock]}), partition=0, as_of=AS_OF)
+    world.stage.publish("RGT", encoded_site({"CPMS-1": [study_clock]}), partition=0, as_of=AS_OF)
     kpis = {labels["kpi"] for labels in world.series("RGT")}
     assert kpis == set(SITE_KPIS)
 
@@ -255,7 +255,7 @@ def test_compliance_gauge_per_window_and_removed_when_null(
 def test_compliance_gauge_is_absent_when_nothing_stopped_in_the_window() -> None:
     world = World()
     # only CPMS-2: first_participant running and a2fp breached; nothing stopped for them
-    world.stage.publish("RGT", site_clocks({"CPMS-2": STUDY_2}), partition=0, as_of=AS_OF)
+    world.stage.publish("RGT", encoded_site({"CPMS-2": STUDY_2}), partition=0, as_of=AS_OF)
     for window in ("90d", "365d"):
         assert world.compliance("first_participant", "RGT", "London", window) is None
         assert world.compliance("approval_to_first_participant", "RGT", "London", window) is None
@@ -263,10 +263,10 @@ def test_compliance_gauge_is_absent_when_nothing_stopped_in_the_window() -> None
 
 def test_removing_every_study_leaves_zero_counts() -> None:
     world = World()
-    world.stage.publish("RGT", site_clocks({"CPMS-1": STUDY_1}), partition=0, as_of=AS_OF)
+    world.stage.publish("RGT", encoded_site({"CPMS-1": STUDY_1}), partition=0, as_of=AS_OF)
     world.stage.publish(
         "RGT",
-        world.stage.update(site_clocks({"CPMS-1": STUDY_1}), change("CPMS-1", [])),
+        world.stage.update(encoded_site({"CPMS-1": STUDY_1}), change("CPMS-1", [])),
         partition=0,
         as_of=AS_OF,
     )
@@ -279,7 +279,7 @@ def test_removing_every_study_leaves_zero_counts() -> None:
 
 def test_a_region_change_moves_the_sites_series() -> None:
     world = World()
-    site = site_clocks({"CPMS-1": STUDY_1})
+    site = encoded_site({"CPMS-1": STUDY_1})
     world.stage.publish("RGT", site, partition=0, as_of=AS_OF)
     assert world.clocks("site_open", "RGT", "London", "met") == 1
 
@@ -311,7 +311,7 @@ def test_forget_partition_removes_only_that_partitions_sites(
     owners = {"RGT": 0, "RAJ": 1, "RDE": 2}
     for site_id, owner in owners.items():
         rows = [{**clock, "site_id": site_id} for clock in STUDY_1]
-        world.stage.publish(site_id, site_clocks({"CPMS-1": rows}), partition=owner, as_of=AS_OF)
+        world.stage.publish(site_id, encoded_site({"CPMS-1": rows}), partition=owner, as_of=AS_OF)
 
     world.stage.forget_partition(partition)
 
