@@ -33,8 +33,9 @@ $(STAMP): pyproject.toml constraints.txt
 run: setup ## demo: a clean local Kafka, topics, site registry, a worker and the simulator
 	bash deploy/run-local.sh
 
-lint: setup ## ruff
+lint: setup ## ruff, and the import layers of README "Architecture" (import-linter)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 
 typecheck: setup ## mypy
 	$(VENV)/bin/mypy

@@ -10,9 +10,9 @@ from email.message import EmailMessage
 import aiohttp
 
 from alerts.notice import Notice
-from events.codec import dumps
-from setupmon.errors import SetupmonError
-from setupmon.settings import Settings
+from core.codec import dumps
+from core.errors import SetupmonError
+from core.settings import Settings
 
 WEBHOOK_TIMEOUT_SECONDS = 10
 

@@ -9,7 +9,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date
 
-from alerts.decide import AlertId
+from rules.decide import AlertId
 
 # What to record to stop each clock, in the words of a trust's local portfolio system.
 ACTION = {

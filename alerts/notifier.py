@@ -26,16 +26,16 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from alerts.channels import Channels, DeliveryFailed
-from alerts.decide import AlertId, AlertKind, ClockId
 from alerts.notice import Notice, compose, delivery_key
-from events.codec import dumps, loads
-from setupmon.errors import ConfigError
-from setupmon.settings import Settings
-from streams.clock import Calendar
-from streams.kafka import client_options, ensure_topics
-from streams.site_registry import SiteRegistry
-from streams.topic_view import TopicView
-from streams.topics import TopicNames
+from broker.client import client_options, ensure_topics
+from broker.site_registry import SiteRegistry
+from broker.topic_view import TopicView
+from broker.topics import TopicNames
+from core.codec import dumps, loads
+from core.errors import ConfigError
+from core.settings import Settings
+from core.time import Calendar
+from rules.decide import AlertId, AlertKind, ClockId
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
-from events.codec import dumps
+from core.codec import dumps
 from setupmon.simulator import entered_on, plan_events
 from setupmon.sites import read_sites
 

@@ -17,10 +17,10 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from bench.backlogs import DAY, site_code
 from bench.process import start, stop, wait_counted
-from events.codec import dumps, loads
-from setupmon.settings import Settings
-from streams.kafka import client_options
-from streams.topics import TopicNames
+from broker.client import client_options
+from broker.topics import TopicNames
+from core.codec import dumps, loads
+from core.settings import Settings
 
 STUDIES = 1000
 

@@ -17,13 +17,13 @@ import faust
 from prometheus_client import CollectorRegistry, generate_latest
 
 from bench.backlogs import DAY
-from events.codec import loads
-from kpi.study import StudyState
-from setupmon.settings import Settings
-from streams.messages import Incoming
+from broker.messages import Incoming
+from broker.topics import TopicNames
+from core.codec import loads
+from core.settings import Settings
 from streams.metrics import SetupmonMetrics
 from streams.study_stage import StudyStage
-from streams.topics import TopicNames
+from studies.state import StudyState
 
 
 def build(settings: Settings) -> faust.App:

@@ -10,7 +10,7 @@ import urllib.request
 from pathlib import Path
 
 from bench.backlogs import DAY
-from setupmon.settings import Settings
+from core.settings import Settings
 
 
 def start(settings: Settings, command: list[str]) -> subprocess.Popen[bytes]:

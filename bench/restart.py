@@ -21,8 +21,8 @@ from typing import Any
 
 from bench.backlogs import DAY, Messages, site_code
 from bench.process import start, stop, wait_counted
-from events.codec import dumps
-from setupmon.settings import Settings
+from core.codec import dumps
+from core.settings import Settings
 
 SITES_PER_STUDY = 200
 CLOCKS_PER_STUDY = 2 + 3 * SITES_PER_STUDY

@@ -36,15 +36,15 @@ from bench.backlogs import DAY, Messages, national, sized_studies
 from bench.latency import steady_latency
 from bench.process import scrape, start, stop, wait_counted
 from bench.restart import restart_at_scale
+from broker.client import client_options, ensure_topics
+from broker.messages import Incoming
+from broker.topics import TopicNames
+from core.settings import Settings
 from events.validation import validate_event
-from kpi.study import StudyState
-from setupmon.settings import Settings
 from setupmon.simulator import SPONSORS
-from streams.kafka import client_options, ensure_topics
-from streams.messages import Incoming
 from streams.metrics import SetupmonMetrics
 from streams.study_stage import StudyStage
-from streams.topics import TopicNames
+from studies.state import StudyState
 
 STUDIES = int(os.environ.get("BENCH_STUDIES", "600"))
 SIZES = (5, 20, 50, 100, 200)

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
-from events.calendar import uk_date
-from events.codec import JSONDecodeError, loads
+from core.codec import JSONDecodeError, loads
+from core.time import uk_date
 from events.milestones import (
     SITE_MILESTONES,
     Milestone,

@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from events.calendar import uk_date
-from events.codec import dumps_pretty
+from core.codec import dumps_pretty
+from core.errors import SetupmonError
+from core.settings import Settings, settings_help
+from core.time import uk_date
 from events.validation import DATE_PATTERN
-from setupmon.errors import SetupmonError
-from setupmon.settings import Settings, settings_help
 
 DEFAULT_SITES = Path(__file__).resolve().parent.parent / "deploy" / "sites" / "sample-sites.csv"
 
@@ -139,8 +139,8 @@ def _run_worker(args: argparse.Namespace) -> int:
 def _run_topics(args: argparse.Namespace) -> int:
     import asyncio
 
-    from streams.kafka import ensure_topics
-    from streams.topics import TopicNames
+    from broker.client import ensure_topics
+    from broker.topics import TopicNames
 
     settings = Settings.from_env()
     created = asyncio.run(ensure_topics(settings, TopicNames.from_settings(settings).specs()))
@@ -163,9 +163,9 @@ def _run_simulate(args: argparse.Namespace) -> int:
     import asyncio
     from datetime import timedelta
 
+    from core.time import parse_calendar
     from setupmon.simulator import plan_events, run_simulation
     from setupmon.sites import read_sites
-    from streams.clock import parse_calendar
 
     settings = Settings.from_env()
     calendar = parse_calendar(settings.calendar)
@@ -190,7 +190,7 @@ def _run_notify(args: argparse.Namespace) -> int:
     import signal
 
     from alerts.notifier import Notifier
-    from streams.clock import parse_calendar
+    from core.time import parse_calendar
 
     settings = Settings.from_env()
     notifier = Notifier(settings, parse_calendar(settings.calendar))

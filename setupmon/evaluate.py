@@ -8,7 +8,7 @@ from pathlib import Path
 
 from events.milestones import Milestone
 from events.validation import Rejection, validate_event
-from kpi.study import StudyState
+from studies.state import StudyState
 
 
 def evaluate_lines(lines: Iterable[bytes], as_of: date) -> dict[str, object]:

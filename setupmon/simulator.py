@@ -19,11 +19,11 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from aiokafka import AIOKafkaProducer
 
-from events.codec import dumps, loads
-from setupmon.settings import Settings
-from streams.clock import Calendar
-from streams.kafka import client_options
-from streams.topics import TopicNames
+from broker.client import client_options
+from broker.topics import TopicNames
+from core.codec import dumps, loads
+from core.settings import Settings
+from core.time import Calendar
 
 SPONSORS = (
     "astra-labs",

@@ -13,12 +13,12 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
 
-from events.codec import dumps
+from broker.client import client_options, ensure_topics
+from broker.topics import TopicNames
+from core.codec import dumps
+from core.errors import InputError
+from core.settings import Settings
 from events.validation import SITE_ID_PATTERN
-from setupmon.errors import InputError
-from setupmon.settings import Settings
-from streams.kafka import client_options, ensure_topics
-from streams.topics import TopicNames
 
 COLUMNS = ("site_id", "name", "region", "contacts")
 CHANNELS = ("email", "webhook")

@@ -6,8 +6,8 @@ import sys
 
 from aiokafka import AIOKafkaConsumer
 
-from setupmon.settings import Settings
-from streams.kafka import client_options
+from broker.client import client_options
+from core.settings import Settings
 
 
 async def watch_topic(settings: Settings, topic: str, from_beginning: bool) -> None:

@@ -32,23 +32,24 @@ import faust
 from faust.types import TP
 from prometheus_client import CollectorRegistry
 
-from events.codec import dumps, loads
-from kpi.study import StudyState
-from setupmon.settings import Settings
-from streams.clock import Calendar
+from broker.client import client_options, ensure_topics, ssl_context
+from broker.messages import Incoming, Outgoing
+from broker.partitions import partition_for
+from broker.publisher import Publisher, delivered
+from broker.site_registry import SiteRegistry
+from broker.topics import TopicNames
+from core.codec import dumps, loads
+from core.settings import Settings
+from core.time import Calendar
 from streams.faust_context import on_partition_of
-from streams.kafka import client_options, ensure_topics, ssl_context
-from streams.messages import Incoming, Outgoing
 from streams.metrics import SetupmonMetrics
 from streams.outbox import Outboxes
-from streams.publisher import Publisher, delivered
-from streams.site_registry import SiteRegistry
 from streams.site_stage import SiteClocks, SiteStage, encoded_site, table_value
 from streams.stalls import StallWatch
-from streams.study_stage import StageResult, StudyStage, partition_for
+from streams.study_stage import StageResult, StudyStage
 from streams.table_writes import TableWrites
 from streams.ticks import StudyTicks
-from streams.topics import TopicNames
+from studies.state import StudyState
 
 log = logging.getLogger(__name__)
 
@@ -199,7 +200,7 @@ class SetupmonWorker:
             broker_max_poll_records=MAX_BATCH,
             stream_buffer_maxsize=4 * MAX_BATCH,
         )
-        # Bytes in, bytes out: events/codec.py owns JSON and Faust decodes nothing. (A
+        # Bytes in, bytes out: core/codec.py owns JSON and Faust decodes nothing. (A
         # faust.Schema on both a topic and a table made Faust 0.15 decode keys as JSON.)
         raw: dict[str, Any] = {"key_type": bytes, "value_type": bytes}
         study_input = app.topic(self.topics.milestones, self.topics.study_ticks, **raw)

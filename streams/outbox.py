@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from events.codec import dumps, embedded
-from streams.messages import Outgoing
-from streams.study_stage import partition_for
+from broker.messages import Outgoing
+from broker.partitions import partition_for
+from core.codec import dumps, embedded
 
 
 class Outboxes:

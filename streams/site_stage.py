@@ -11,13 +11,13 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from typing import Any
 
-from events.codec import dumps, embedded, exact, loads
+from broker.messages import Outgoing
+from broker.topics import TopicNames
+from core.codec import dumps, embedded, exact, loads
 from kpi.clocks import SITE_KPIS, Clock
 from kpi.windows import site_kpis
 from streams.gauges import SiteView
-from streams.messages import Outgoing
 from streams.metrics import SetupmonMetrics
-from streams.topics import TopicNames
 
 # A site's clocks in each study: {study_id: the JSON array of its clocks at the site}. Kept
 # encoded (a tenth of the memory of decoded rows); the stage decodes a study's rows once into

@@ -13,24 +13,18 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from aiokafka.partitioner import murmur2
-
-from events.codec import dumps
+from broker.messages import Incoming, Outgoing
+from broker.partitions import partition_for
+from broker.topics import TopicNames
+from core.codec import dumps
 from events.dead_letter import dead_letter_record
 from events.milestones import Milestone, MilestoneKind
 from events.validation import Rejection, validate_event
 from kpi.clocks import CLOSED_STATES, STUDY_KPIS, Clock
-from kpi.study import STUDY_PART, EventOutcome, StudyState, StudyUpdate
-from streams.messages import Incoming, Outgoing
 from streams.metrics import SetupmonMetrics
-from streams.topics import TopicNames
+from studies.state import STUDY_PART, EventOutcome, StudyState, StudyUpdate
 
 INVALID_MILESTONE_LABEL = "invalid"
-
-
-def partition_for(key: bytes, partitions: int) -> int:
-    """The Java client's default partitioner (murmur2), which aiokafka shares."""
-    return (murmur2(key) & 0x7FFFFFFF) % partitions
 
 
 @dataclass(slots=True)

@@ -14,8 +14,8 @@ from typing import Any
 
 from faust.types import TP
 
-from streams.messages import Outgoing
-from streams.publisher import Publisher, SentBatch, delivered
+from broker.messages import Outgoing
+from broker.publisher import Publisher, SentBatch, delivered
 
 
 class TableWrites:

@@ -7,11 +7,11 @@ import logging
 
 import faust
 
-from setupmon.settings import Settings
+from broker.client import ensure_topics
+from broker.topics import TopicNames
+from core.settings import Settings
+from core.time import parse_calendar
 from streams.app import SetupmonWorker
-from streams.clock import parse_calendar
-from streams.kafka import ensure_topics
-from streams.topics import TopicNames
 
 
 def run_worker(settings: Settings, *, loglevel: str = "warning") -> None:

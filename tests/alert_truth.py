@@ -17,10 +17,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from alerts.decide import SILENT_STATES, AlertId, AlertKind, ClockId
 from events.milestones import Milestone
 from kpi.clocks import Clock, ClockState
-from kpi.study import StudyState
+from rules.decide import SILENT_STATES, AlertId, AlertKind, ClockId
+from studies.state import StudyState
 
 CLEARED_STATES = frozenset(
     {ClockState.RUNNING, ClockState.WAITING, ClockState.INVALID, ClockState.MET}

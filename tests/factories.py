@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from events.codec import dumps
+from core.codec import dumps
 from events.milestones import Milestone
 from events.validation import Rejection, validate_event
 

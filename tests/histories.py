@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from events.codec import dumps, loads
+from core.codec import dumps, loads
 from events.milestones import Milestone
 from events.validation import Rejection, validate_event
 from setupmon.simulator import plan_events

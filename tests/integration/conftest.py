@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from setupmon.settings import Settings
-from streams.kafka import ensure_topics
-from streams.topics import TopicNames
+from broker.client import ensure_topics
+from broker.topics import TopicNames
+from core.settings import Settings
 from tests.integration.kafka_io import run
 from tests.integration.ports import free_port
 

@@ -10,8 +10,8 @@ from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from setupmon.settings import Settings
-from streams.kafka import client_options, partition_count
+from broker.client import client_options, partition_count
+from core.settings import Settings
 
 T = TypeVar("T")
 

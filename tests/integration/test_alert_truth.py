@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from events.codec import dumps, loads
-from setupmon.settings import Settings
+from core.codec import dumps, loads
+from core.settings import Settings
 from tests.alert_truth import repeated_ids, untrue_days, untrue_last_words
 from tests.histories import decoded, interleave, last_recorded_day, study_histories
 from tests.integration.kafka_io import produce, read_all, run, wait_until

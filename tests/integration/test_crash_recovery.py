@@ -12,16 +12,17 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry
 
-from events.codec import loads
+from broker.messages import Incoming
+from broker.partitions import partition_for
+from broker.topics import TopicNames
+from core.codec import loads
+from core.settings import Settings
 from events.milestones import Milestone
 from events.validation import Rejection, validate_event
-from setupmon.settings import Settings
 from setupmon.simulator import entered_on, plan_events
 from setupmon.sites import load_sites, read_sites
-from streams.messages import Incoming
 from streams.metrics import SetupmonMetrics
-from streams.study_stage import StudyStage, partition_for
-from streams.topics import TopicNames
+from streams.study_stage import StudyStage
 from tests.alert_truth import untrue_days, untrue_last_words
 from tests.integration.kafka_io import produce, read_all, run, wait_for
 from tests.integration.test_pipeline import calendar, latest_by_key

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from setupmon.settings import Settings
+from core.settings import Settings
+from core.time import parse_calendar
 from setupmon.simulator import plan_events, run_simulation
 from setupmon.sites import load_sites, read_sites
-from streams.clock import parse_calendar
 from tests.integration.kafka_io import run
 from tests.integration.ports import free_port
 from tests.integration.test_pipeline import calendar

@@ -6,8 +6,8 @@ import base64
 
 import pytest
 
-from events.codec import dumps, loads
-from setupmon.settings import Settings
+from core.codec import dumps, loads
+from core.settings import Settings
 from tests.factories import raw_event
 from tests.integration.kafka_io import produce, read_all, run, wait_for
 

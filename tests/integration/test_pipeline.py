@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from events.codec import dumps, loads
-from setupmon.settings import Settings
+from core.codec import dumps, loads
+from core.settings import Settings
 from setupmon.sites import load_sites, read_sites
 from tests.integration.kafka_io import Record, produce, read_all, run, wait_for, wait_until
 from tests.integration.scenario import SITES_CSV, keyed, milestone, registered

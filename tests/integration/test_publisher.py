@@ -6,12 +6,12 @@ import asyncio
 
 import pytest
 
-from events.codec import dumps, loads
-from setupmon.settings import Settings
-from streams.kafka import client_options, ensure_topics
-from streams.messages import Outgoing
-from streams.publisher import MAX_BATCH_BYTES, Publisher, delivered
-from streams.topics import TopicSpec
+from broker.client import client_options, ensure_topics
+from broker.messages import Outgoing
+from broker.publisher import MAX_BATCH_BYTES, Publisher, delivered
+from broker.topics import TopicSpec
+from core.codec import dumps, loads
+from core.settings import Settings
 from tests.integration.kafka_io import produce, read_all, run
 
 pytestmark = pytest.mark.integration

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from setupmon.settings import Settings
+from core.settings import Settings
 from tests.integration.kafka_io import produce, run, wait_until
 from tests.integration.ports import free_port
 from tests.integration.scenario import keyed, milestone

@@ -11,12 +11,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 
-from events.codec import dumps, loads
-from kpi.study import StudyState
-from streams.messages import Incoming
+from broker.messages import Incoming
+from broker.topics import TopicNames
+from core.codec import dumps, loads
 from streams.metrics import SetupmonMetrics
 from streams.study_stage import StudyStage
-from streams.topics import TopicNames
+from studies.state import StudyState
 from tests.alert_truth import repeated_ids, untrue_days, untrue_last_words
 from tests.histories import decoded, interleave, last_recorded_day, study_histories
 

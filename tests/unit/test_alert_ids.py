@@ -7,11 +7,11 @@ from datetime import date
 
 import pytest
 
-from alerts.decide import Alert, AlertId, AlertKind, ClockId, Episode, record
 from alerts.notifier import latest_alert_per_clock
-from events.codec import dumps, loads
+from core.codec import dumps, loads
 from kpi.clocks import Kpi
-from kpi.study import StudyState
+from rules.decide import Alert, AlertId, AlertKind, ClockId, Episode, record
+from studies.state import StudyState
 from tests.factories import event
 
 SITE_CLOCK = ClockId("CPMS-1", "RGT", Kpi.FIRST_PARTICIPANT, date(2025, 1, 31))

@@ -1,4 +1,4 @@
-"""The injectable calendar (streams/clock.py) and the UK day (events/calendar.py).
+"""The injectable calendar (core/time.py) and the UK day (core/time.py).
 
 README "Configuration": SETUPMON_CALENDAR is `live` (today in Europe/London) or
 `simulated:YYYY-MM-DD@EPOCHxSECONDS`. No sleeps: the wall clock is replaced.
@@ -11,19 +11,18 @@ from types import SimpleNamespace
 
 import pytest
 
-import streams.clock
-from events.calendar import uk_date
-from setupmon.errors import ConfigError
-from streams.clock import LiveCalendar, SimulatedCalendar, parse_calendar
+import core.time
+from core.errors import ConfigError
+from core.time import LiveCalendar, SimulatedCalendar, parse_calendar, uk_date
 
 EPOCH = 1_700_000_000.0
 
 
 @pytest.fixture
 def wall(monkeypatch: pytest.MonkeyPatch) -> SimpleNamespace:
-    """A settable wall clock in place of `time.time` as streams.clock sees it."""
+    """A settable wall clock in place of `time.time` as core.time sees it."""
     clock = SimpleNamespace(now=EPOCH)
-    monkeypatch.setattr(streams.clock, "time", SimpleNamespace(time=lambda: clock.now))
+    monkeypatch.setattr(core.time, "time", SimpleNamespace(time=lambda: clock.now))
     return clock
 
 

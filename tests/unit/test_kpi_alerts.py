@@ -1,4 +1,4 @@
-"""Alerts (CONTRACT.md section 3, alerts/decide.py): StudyState.apply + StudyState.advance.
+"""Alerts (CONTRACT.md section 3, rules/decide.py): StudyState.apply + StudyState.advance.
 
 Each row is a sequence of steps: events applied, then `advance(as_of)`, then the alert IDs it
 must raise, in clock order. Day counts are worked out in the comments.
@@ -10,11 +10,11 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from alerts.decide import AlertId, AlertKind
-from events.codec import dumps, loads
+from core.codec import dumps, loads
 from events.milestones import Milestone
 from kpi.clocks import Kpi
-from kpi.study import EventOutcome, StudyState
+from rules.decide import AlertId, AlertKind
+from studies.state import EventOutcome, StudyState
 from tests.factories import event
 
 STUDY = "CPMS-1"

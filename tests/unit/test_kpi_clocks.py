@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from events.codec import dumps
+from core.codec import dumps
 from events.milestones import Milestone
 from events.validation import validate_event
 from kpi.clocks import Clock, ClockState, Kpi
-from kpi.study import EventOutcome, StudyState
+from studies.state import EventOutcome, StudyState
 from tests.factories import event
 
 STUDY = "CPMS-1"

@@ -1,4 +1,4 @@
-"""Properties of the KPI engine over random event histories (kpi/study.py module docstring).
+"""Properties of the KPI engine over random event histories (studies/state.py module docstring).
 
 Applying the same events in any order gives the same clocks and alerts; duplicates and replays
 change nothing; the serialised state is the same state; incremental evaluation never raises
@@ -14,11 +14,11 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from alerts.decide import Alert
-from events.codec import dumps, loads
+from core.codec import dumps, loads
 from events.milestones import SITE_MILESTONES, Milestone, MilestoneKind
 from kpi.clocks import Clock
-from kpi.study import EventOutcome, StudyState
+from rules.decide import Alert
+from studies.state import EventOutcome, StudyState
 from tests.factories import event
 
 STUDIES = ("CPMS-1", "CPMS-2")

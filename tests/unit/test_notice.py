@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from alerts.decide import AlertId
 from alerts.notice import compose, delivery_key
+from rules.decide import AlertId
 
 SITE = {"site_id": "RGT", "name": "Cambridge University Hospitals", "region": "East of England"}
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from events.codec import dumps, loads
-from streams.messages import Outgoing
+from broker.messages import Outgoing
+from broker.partitions import partition_for
+from core.codec import dumps, loads
 from streams.outbox import Outboxes
-from streams.study_stage import partition_for
 
 ALERTS = "setup.alerts"
 PARTITIONS = 6

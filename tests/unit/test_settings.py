@@ -1,4 +1,4 @@
-"""Settings from the environment (setupmon/settings.py, README "Configuration")."""
+"""Settings from the environment (core/settings.py, README "Configuration")."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from setupmon.errors import ConfigError
-from setupmon.settings import Settings
+from core.errors import ConfigError
+from core.settings import Settings
 
 SASL = {
     "SETUPMON_SECURITY_PROTOCOL": "SASL_SSL",

@@ -13,12 +13,12 @@ from functools import cache
 
 import pytest
 
-from events.codec import loads
+from core.codec import loads
 from events.milestones import Milestone
 from events.validation import Rejection, validate_event
 from kpi.clocks import ClockState, Kpi
-from kpi.study import StudyState
 from setupmon.simulator import Planned, plan_events
+from studies.state import StudyState
 
 SITES = [f"R{n:02d}" for n in range(40)]  # 3 characters: valid ODS-shaped codes
 FIRST_DAY = date(2024, 1, 1)

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
-from events.codec import loads
-from streams.messages import Outgoing
+from broker.messages import Outgoing
+from broker.topics import TopicNames
+from core.codec import loads
 from streams.metrics import SetupmonMetrics
 from streams.site_stage import SiteStage, encoded_site
-from streams.topics import TopicNames
 
 AS_OF = date(2025, 3, 31)
 # windows as of 2025-03-31: 90d holds stops in (2024-12-31, 2025-03-31],

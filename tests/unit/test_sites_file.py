@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from setupmon.errors import InputError
+from core.errors import InputError
 from setupmon.sites import Site, read_sites
 
 HEADER = "site_id,name,region,contacts\n"

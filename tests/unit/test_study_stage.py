@@ -14,12 +14,13 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
-from events.codec import dumps, loads
-from kpi.study import StudyState
-from streams.messages import Incoming, Outgoing
+from broker.messages import Incoming, Outgoing
+from broker.partitions import partition_for
+from broker.topics import TopicNames
+from core.codec import dumps, loads
 from streams.metrics import SetupmonMetrics
-from streams.study_stage import StageResult, StudyStage, partition_for
-from streams.topics import TopicNames
+from streams.study_stage import StageResult, StudyStage
+from studies.state import StudyState
 
 STUDY = "CPMS-1"
 TODAY = date(2025, 11, 1)

@@ -1,4 +1,4 @@
-"""Topic names (streams/topics.py) and the clients' TLS context (streams/kafka.py)."""
+"""Topic names (broker/topics.py) and the clients' TLS context (broker/client.py)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from dataclasses import replace
 
 import pytest
 
-from setupmon.settings import Settings
-from streams.kafka import ssl_context
-from streams.topics import TopicNames
+from broker.client import ssl_context
+from broker.topics import TopicNames
+from core.settings import Settings
 
 TOPICS = TopicNames("setup", 6)
 

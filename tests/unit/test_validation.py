@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from events.codec import dumps
+from core.codec import dumps
 from events.milestones import Milestone, MilestoneKind
 from events.validation import MAX_MESSAGE_BYTES, Rejection, RejectReason, validate_event
 from tests.factories import raw_event

@@ -7,8 +7,8 @@ from datetime import date, timedelta
 import pytest
 
 from kpi.clocks import LIMIT_DAYS, Clock, ClockState, Kpi
-from kpi.study import StudyState
 from kpi.windows import site_kpis
+from studies.state import StudyState
 from tests.factories import event
 
 AS_OF = date(2024, 3, 31)

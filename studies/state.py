@@ -28,13 +28,13 @@ from datetime import date, datetime
 from enum import StrEnum
 from functools import cached_property
 
-from alerts.decide import Alert, AlertId, AlertKind, ClockId, Episode, decide_alerts, record
-from events.codec import dumps, exact, loads
+from core.codec import dumps, exact, loads
 from events.milestones import Milestone, MilestoneKind
 from kpi.build import build_clocks, site_clocks, site_summary, study_clocks
 from kpi.clocks import Clock, next_change
 from kpi.facts import Parts, SiteFacts, StudyFacts, facts_as_of, site_facts
 from kpi.versions import Version, VersionList
+from rules.decide import Alert, AlertId, AlertKind, ClockId, Episode, decide_alerts, record
 
 STATE_FORMAT = 2  # 2: alert episodes; format 1 (a set of raised alert IDs) is still read
 STUDY_PART = ""  # the part holding the study's own milestones and clocks
@@ -191,7 +191,7 @@ class StudyState:
         """Evaluate as of `as_of`, or as of the last day evaluated if that is later.
 
         Alerts judged as of a day before `hold_back_before` come back marked `held`
-        (see `alerts.decide.decide_alerts`); they count as raised all the same."""
+        (see `rules.decide.decide_alerts`); they count as raised all the same."""
         if self.evaluated_on is not None and self.evaluated_on > as_of:
             as_of = self.evaluated_on
         self.evaluated_on = as_of

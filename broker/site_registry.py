@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from streams.topic_view import TopicView
+from broker.topic_view import TopicView
 
 UNKNOWN_REGION = "unknown"
 

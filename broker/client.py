@@ -9,9 +9,9 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from aiokafka.helpers import create_ssl_context
 
-from setupmon.errors import SetupmonError
-from setupmon.settings import Settings
-from streams.topics import TopicSpec
+from broker.topics import TopicSpec
+from core.errors import SetupmonError
+from core.settings import Settings
 
 
 class KafkaUnavailable(SetupmonError):

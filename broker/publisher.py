@@ -19,8 +19,8 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
-from streams.messages import Outgoing
-from streams.study_stage import partition_for
+from broker.messages import Outgoing
+from broker.partitions import partition_for
 
 MAX_BATCH_BYTES = 512 * 1024  # under the broker's default message.max.bytes (1 MiB)
 

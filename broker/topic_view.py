@@ -13,9 +13,9 @@ import logging
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
-from events.codec import JSONDecodeError, loads
-from setupmon.settings import Settings
-from streams.kafka import client_options, partition_count
+from broker.client import client_options, partition_count
+from core.codec import JSONDecodeError, loads
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,6 @@
-"""The injectable calendar: what day it is in the UK, live or simulated.
+"""Time's one home: UK calendar days, and the injectable calendar (live or simulated).
+
+Every KPI day is a whole calendar day in Europe/London.
 
 Live: today in Europe/London. Simulated: a fast calendar for demos and tests, in which one
 UK day passes every `seconds_per_day` of wall time from a shared epoch, so the simulator and
@@ -12,9 +14,18 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
-from events.calendar import uk_date
-from setupmon.errors import ConfigError
+from core.errors import ConfigError
+
+UK = ZoneInfo("Europe/London")
+
+
+def uk_date(moment: datetime) -> date:
+    """The UK calendar day of an aware timestamp (GMT in winter, BST in summer)."""
+    if moment.tzinfo is None:
+        raise ValueError("uk_date needs an aware datetime")
+    return moment.astimezone(UK).date()
 
 
 class Calendar(Protocol):
