@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from typing import Any
 
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from aiokafka.helpers import create_ssl_context
@@ -47,8 +49,18 @@ def client_options(settings: Settings) -> dict[str, Any]:
     return options
 
 
-async def ensure_topics(settings: Settings, specs: list[TopicSpec]) -> list[str]:
-    """Create the topics that do not exist yet; returns the names created."""
+LEADER_WAIT_SECONDS = 30.0
+
+
+async def ensure_topics(
+    settings: Settings, specs: list[TopicSpec], *, wait_for_leaders: bool = True
+) -> list[str]:
+    """Create the topics that do not exist yet; returns the names created.
+
+    A new partition takes a moment to get a leader that answers; a producer that writes
+    at once logs `NotLeaderForPartitionError, retrying` (harmless, but it reads as a
+    failure), so by default this waits until every new partition's leader answers. The
+    worker's own sponsor topics skip the wait: its producer retries, off the console."""
     admin = AIOKafkaAdminClient(**client_options(settings))
     try:
         await admin.start()
@@ -74,9 +86,37 @@ async def ensure_topics(settings: Settings, specs: list[TopicSpec]) -> list[str]
             await admin.create_topics(new_topics)
         except TopicAlreadyExistsError:
             pass  # another worker created them first
-        return [spec.name for spec in wanted]
     finally:
         await admin.close()
+    if wait_for_leaders:
+        await _leaders_answer(settings, wanted)
+    return [spec.name for spec in wanted]
+
+
+async def _leaders_answer(settings: Settings, specs: list[TopicSpec]) -> None:
+    """Wait until the leader of every partition of `specs` answers a ListOffsets request
+    (only a partition's leader does)."""
+    partitions = [TopicPartition(s.name, p) for s in specs for p in range(s.partitions)]
+    consumer = AIOKafkaConsumer(**client_options(settings))
+    await consumer.start()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + LEADER_WAIT_SECONDS
+    try:
+        while True:
+            try:
+                await asyncio.wait_for(
+                    consumer.end_offsets(partitions), max(0.1, deadline - loop.time())
+                )
+                return
+            except (KafkaError, TimeoutError) as exc:
+                if loop.time() >= deadline:
+                    raise KafkaUnavailable(
+                        f"topics created, but not every partition has a leader after "
+                        f"{LEADER_WAIT_SECONDS:.0f} s: {exc!r}"
+                    ) from exc
+                await asyncio.sleep(0.2)
+    finally:
+        await consumer.stop()
 
 
 async def partition_count(settings: Settings, topic: str) -> int:

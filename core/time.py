@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -44,14 +45,16 @@ class LiveCalendar:
 
 @dataclass(frozen=True, slots=True)
 class SimulatedCalendar:
-    """Day `start` began at unix time `epoch`; each day lasts `seconds_per_day`."""
+    """Day `start` began at unix time `epoch`; each day lasts `seconds_per_day` of
+    `wall_clock` (unix seconds; tests inject their own)."""
 
     start: date
     epoch: float
     seconds_per_day: float
+    wall_clock: Callable[[], float] = field(default=time.time, compare=False, repr=False)
 
     def today(self) -> date:
-        elapsed = max(0.0, time.time() - self.epoch)
+        elapsed = max(0.0, self.wall_clock() - self.epoch)
         return self.start + timedelta(days=int(elapsed // self.seconds_per_day))
 
     def now(self) -> datetime:
@@ -62,7 +65,7 @@ class SimulatedCalendar:
         return f"simulated:{self.start.isoformat()}@{self.epoch:.3f}x{self.seconds_per_day:g}"
 
 
-def parse_calendar(spec: str) -> Calendar:
+def parse_calendar(spec: str, *, wall_clock: Callable[[], float] = time.time) -> Calendar:
     """`live`, or `simulated:YYYY-MM-DD@EPOCHxSECONDS` (see SETUPMON_CALENDAR)."""
     if spec in ("", "live"):
         return LiveCalendar()
@@ -73,7 +76,7 @@ def parse_calendar(spec: str) -> Calendar:
         if kind != "simulated":
             raise ValueError(kind)
         calendar = SimulatedCalendar(
-            date.fromisoformat(start_text), float(epoch_text), float(seconds_text)
+            date.fromisoformat(start_text), float(epoch_text), float(seconds_text), wall_clock
         )
     except ValueError:
         raise ConfigError(
@@ -84,3 +87,25 @@ def parse_calendar(spec: str) -> Calendar:
     if calendar.seconds_per_day <= 0:
         raise ConfigError(f"calendar {spec!r}: seconds per day must be positive")
     return calendar
+
+
+# -- event time and the alert hold-back (CONTRACT.md section 3, v1.2) ---------------------
+
+
+def event_day(recorded_day: date, today: date) -> date:
+    """The day a study is judged as of after one of its events: the UK day the event was
+    recorded, never later than today. A study's own events set its time, not other
+    studies' events read in the same batch."""
+    return min(recorded_day, today)
+
+
+@dataclass(frozen=True, slots=True)
+class AlertHorizon:
+    """Alerts judged as of a day more than `days` before today describe history being
+    replayed (a backlog, a late import): they are held back, not sent to sites, unless the
+    site already heard of the clock (SETUPMON_ALERT_HORIZON_DAYS)."""
+
+    days: int
+
+    def hold_back_before(self, today: date) -> date:
+        return today - timedelta(days=self.days)

@@ -132,7 +132,7 @@ class Clock:
     @property
     def key(self) -> str:
         """Which clock of the study this is (stable across start-date corrections)."""
-        return f"{self.site_id or '-'}/{self.kpi}"
+        return clock_key(self.site_id, self.kpi)
 
     def to_json(self, *, with_study: bool = False) -> dict[str, object]:
         out: dict[str, object] = {
@@ -177,3 +177,17 @@ def _day(value: object) -> date | None:
 
 def _iso(day: date | None) -> str | None:
     return None if day is None else day.isoformat()
+
+
+STUDY_SITE = "-"  # a study clock's site in clock keys and alert IDs
+
+
+def clock_key(site_id: str | None, kpi: Kpi) -> str:
+    """A clock's place in its study, `{site_id or '-'}/{kpi}`; `site_of_key` reads it."""
+    return f"{site_id or STUDY_SITE}/{kpi}"
+
+
+def site_of_key(key: str) -> str | None:
+    """The site of a clock key; None for a study clock."""
+    site = key.split("/", 1)[0]
+    return None if site == STUDY_SITE else site

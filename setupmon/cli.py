@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 from core.codec import dumps_pretty
 from core.errors import SetupmonError
 from core.settings import Settings, settings_help
-from core.time import uk_date
+from core.time import LiveCalendar
 from events.validation import DATE_PATTERN
 
 DEFAULT_SITES = Path(__file__).resolve().parent.parent / "deploy" / "sites" / "sample-sites.csv"
@@ -121,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _run_evaluate(args: argparse.Namespace) -> int:
     from setupmon.evaluate import evaluate_file
 
-    as_of = args.as_of or uk_date(datetime.now(UTC))
+    as_of = args.as_of or LiveCalendar().today()
     if not args.events.is_file():
         raise SetupmonError(f"no such file: {args.events}")
     document = evaluate_file(args.events, as_of)

@@ -10,19 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from typing import Any
+from datetime import date, datetime
 
 from broker.messages import Incoming, Outgoing
 from broker.partitions import partition_for
 from broker.topics import TopicNames
 from core.codec import dumps
+from core.time import AlertHorizon, event_day
 from events.dead_letter import dead_letter_record
-from events.milestones import Milestone, MilestoneKind
+from events.milestones import Milestone
 from events.validation import Rejection, validate_event
-from kpi.clocks import CLOSED_STATES, STUDY_KPIS, Clock
+from kpi.clocks import CLOSED_STATES, site_of_key
 from streams.metrics import SetupmonMetrics
-from studies.state import STUDY_PART, EventOutcome, StudyState, StudyUpdate
+from streams.study_counts import StudyCounts
+from studies.evaluation import STUDY_PART, StudyUpdate
+from studies.state import StudyState
 
 INVALID_MILESTONE_LABEL = "invalid"
 
@@ -51,7 +53,7 @@ class _Published:
         if update.changed or update.removed:
             self.status_due = True
         self.touched_sites |= {c.site_id for c in update.changed if c.site_id}
-        self.touched_sites |= {k.split("/", 1)[0] for k in update.removed if not k.startswith("-/")}
+        self.touched_sites |= {site for site in map(site_of_key, update.removed) if site}
 
 
 class StudyStage:
@@ -64,20 +66,16 @@ class StudyStage:
         alert_horizon_days: int = 30,
     ) -> None:
         self.topics = topics
-        self.alert_horizon = timedelta(days=alert_horizon_days)
+        self.alert_horizon = AlertHorizon(alert_horizon_days)
         self.metrics = metrics
         self.region_of = region_of
-        # study-level clock states per partition, to keep the gauge to owned partitions
-        self._study_states: dict[int, dict[str, tuple[tuple[str, str], ...]]] = {}
+        self.counts = StudyCounts(metrics)
         # Studies per partition judged as of a day before today (their own events reach no
         # further): the next day tick, once the partition has caught up, judges them as of
         # today, so late data raises its alerts within a tick rather than at midnight.
         self._behind: dict[int, set[str]] = {}
         # partition -> study -> the next day one of its clocks changes state with no event
         self._wake: dict[int, dict[str, date]] = {}
-        # labelled metric children, looked up once (labels() costs more than the increment)
-        self._event_counters: dict[tuple[MilestoneKind, EventOutcome], Any] = {}
-        self._delay_histograms: dict[MilestoneKind, Any] = {}
 
     # -- milestones ---------------------------------------------------------------------
 
@@ -112,7 +110,7 @@ class StudyStage:
                 continue
             by_study.setdefault(event.study_id, []).append(event)
             result.partitions[event.study_id] = message.partition
-        hold_back_before = as_of - self.alert_horizon
+        hold_back_before = self.alert_horizon.hold_back_before(as_of)
         for study_id, events in by_study.items():
             state = load(study_id) or StudyState(study_id)
             result.states[study_id] = state
@@ -122,11 +120,11 @@ class StudyStage:
             # what live processing would have judged on each day, at one evaluation a day.
             run_day: date | None = None
             for event in events:
-                day = min(event.recorded_day, as_of)
+                day = event_day(event.recorded_day, as_of)
                 if run_day is not None and day != run_day:
                     update = state.advance(run_day, hold_back_before=hold_back_before)
                     self._announce(update, result, now, published)
-                self._count(event, state.apply(event))
+                self.counts.event(event, state.apply(event))
                 run_day = day
             assert run_day is not None  # noqa: S101 - a study is listed with its events
             # never earlier than it was judged
@@ -162,7 +160,9 @@ class StudyStage:
             result.states[state.study_id] = state
             result.partitions[state.study_id] = partition
             behind.discard(state.study_id)
-            update = state.advance(as_of, hold_back_before=as_of - self.alert_horizon)
+            update = state.advance(
+                as_of, hold_back_before=self.alert_horizon.hold_back_before(as_of)
+            )
             published = _Published(state, status_due=True)  # the status carries the new day
             self._announce(update, result, now, published)
             self._publish(update, result, now, published, partition=partition)
@@ -179,8 +179,7 @@ class StudyStage:
     def forget_partition(self, partition: int) -> None:
         """A rebalance took the partition away (or a sweep rebuilds it): its studies leave
         this worker's gauges."""
-        self._study_states.pop(partition, None)
-        self.metrics.study_clocks.drop(partition)  # its counts leave /metrics in one step
+        self.counts.forget_partition(partition)
         self._behind.pop(partition, None)
         self._wake.pop(partition, None)
 
@@ -203,25 +202,7 @@ class StudyStage:
             rejected_at=now,
         )
         result.outputs.append(Outgoing(self.topics.dead_letters, message.key, dumps(record)))
-        label = rejection.milestone or INVALID_MILESTONE_LABEL
-        self.metrics.events_total.labels(label, "rejected").inc()
-
-    def _count(self, event: Milestone, outcome: EventOutcome) -> None:
-        counter = self._event_counters.get((event.milestone, outcome))
-        if counter is None:
-            labels = (event.milestone.value, outcome.value)
-            counter = self._event_counters[(event.milestone, outcome)] = (
-                self.metrics.events_total.labels(*labels)
-            )
-        counter.inc()
-        if outcome is not EventOutcome.DUPLICATE:
-            delay = (event.recorded_day - event.date).days
-            histogram = self._delay_histograms.get(event.milestone)
-            if histogram is None:
-                histogram = self._delay_histograms[event.milestone] = (
-                    self.metrics.entry_delay_days.labels(event.milestone.value)
-                )
-            histogram.observe(delay)
+        self.counts.rejected(rejection.milestone or INVALID_MILESTONE_LABEL)
 
     def _announce(
         self, update: StudyUpdate, result: StageResult, now: datetime, published: _Published
@@ -279,28 +260,12 @@ class StudyStage:
             value = dumps({"study_id": study_id, "site_id": site_id, "clocks": site_clocks})
             result.outputs.append(Outgoing(self.topics.site_clocks, site_id.encode(), value))
 
-        self._track_study_clocks(partition, study_id, update.part_clocks(STUDY_PART))
+        self.counts.study_clocks(partition, study_id, update.part_clocks(STUDY_PART))
         wake = self._wake.setdefault(partition, {})
         if update.wake_on is None:
             wake.pop(study_id, None)
         else:
             wake[study_id] = update.wake_on
-
-    def _track_study_clocks(self, partition: int, study_id: str, clocks: list[Clock]) -> None:
-        states = tuple((c.kpi.value, c.state.value) for c in clocks if c.kpi in STUDY_KPIS)
-        owned = self._study_states.setdefault(partition, {})
-        previous = owned.get(study_id, ())
-        if previous != states:
-            owned[study_id] = states
-            self._count_study_clocks(partition, previous, -1)
-            self._count_study_clocks(partition, states, +1)
-
-    def _count_study_clocks(
-        self, partition: int, states: tuple[tuple[str, str], ...], sign: int
-    ) -> None:
-        """Move the partition's study-clock counts by one study's clocks."""
-        for labels in states:
-            self.metrics.study_clocks.add(partition, labels, sign)
 
     def _region(self, site_id: str | None) -> str:
         return "" if site_id is None else self.region_of(site_id)

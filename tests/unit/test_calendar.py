@@ -11,7 +11,6 @@ from types import SimpleNamespace
 
 import pytest
 
-import core.time
 from core.errors import ConfigError
 from core.time import LiveCalendar, SimulatedCalendar, parse_calendar, uk_date
 
@@ -19,10 +18,10 @@ EPOCH = 1_700_000_000.0
 
 
 @pytest.fixture
-def wall(monkeypatch: pytest.MonkeyPatch) -> SimpleNamespace:
-    """A settable wall clock in place of `time.time` as core.time sees it."""
+def wall() -> SimpleNamespace:
+    """A settable wall clock, injected in place of `time.time`."""
     clock = SimpleNamespace(now=EPOCH)
-    monkeypatch.setattr(core.time, "time", SimpleNamespace(time=lambda: clock.now))
+    clock.read = lambda: clock.now
     return clock
 
 
@@ -52,13 +51,13 @@ SIMULATED_DAYS = [
 def test_simulated_today_advances_one_day_per_period(
     wall: SimpleNamespace, seconds: float, expected: date
 ) -> None:
-    calendar = parse_calendar(f"simulated:2025-03-01@{EPOCH:.0f}x2")
+    calendar = parse_calendar(f"simulated:2025-03-01@{EPOCH:.0f}x2", wall_clock=wall.read)
     wall.now = EPOCH + seconds
     assert calendar.today() == expected
 
 
 def test_simulated_now_is_noon_utc_of_the_simulated_day(wall: SimpleNamespace) -> None:
-    calendar = parse_calendar(f"simulated:2025-03-01@{EPOCH:.0f}x2")
+    calendar = parse_calendar(f"simulated:2025-03-01@{EPOCH:.0f}x2", wall_clock=wall.read)
     wall.now = EPOCH + 3.0  # inside day 2: 2025-03-02
     assert calendar.now() == datetime(2025, 3, 2, 12, tzinfo=UTC)
     # and its UK day is the simulated day, also in summer time
@@ -68,7 +67,7 @@ def test_simulated_now_is_noon_utc_of_the_simulated_day(wall: SimpleNamespace) -
 
 
 def test_fractional_seconds_per_day(wall: SimpleNamespace) -> None:
-    calendar = parse_calendar(f"simulated:2025-12-31@{EPOCH:.3f}x0.5")
+    calendar = parse_calendar(f"simulated:2025-12-31@{EPOCH:.3f}x0.5", wall_clock=wall.read)
     wall.now = EPOCH + 1.0  # two half-second days: 2026-01-02
     assert calendar.today() == date(2026, 1, 2)
 
