@@ -35,12 +35,12 @@ class Channels:
             await self._session.close()
 
     async def deliver(self, notice: Notice) -> None:
-        if notice.channel == "webhook":
+        if notice.contact.channel == "webhook":
             await self._post(notice)
-        elif notice.channel == "email":
+        elif notice.contact.channel == "email":
             await asyncio.to_thread(self._send_email, notice)
         else:
-            raise DeliveryFailed(f"unknown channel {notice.channel!r}", retriable=False)
+            raise DeliveryFailed(f"unknown channel {notice.contact.channel!r}", retriable=False)
 
     async def _post(self, notice: Notice) -> None:
         if self._session is None:
@@ -49,15 +49,17 @@ class Channels:
         body = dumps(
             {
                 "delivery_id": notice.delivery_id,
-                "kind": notice.kind,
+                "kind": notice.kind.value,
                 "subject": notice.subject,
                 "text": notice.text,
-                "alerts": list(notice.alerts),
+                "alerts": [alert.to_json() for alert in notice.alerts],
             }
         )
         headers = {"Content-Type": "application/json", "Idempotency-Key": notice.delivery_id}
         try:
-            async with self._session.post(notice.address, data=body, headers=headers) as response:
+            async with self._session.post(
+                notice.contact.address, data=body, headers=headers
+            ) as response:
                 if 200 <= response.status < 300:
                     return
                 retriable = response.status >= 500 or response.status in (408, 429)
@@ -71,7 +73,7 @@ class Channels:
         s = self.settings
         message = EmailMessage()
         message["From"] = s.smtp_from
-        message["To"] = notice.address
+        message["To"] = notice.contact.address
         message["Subject"] = notice.subject
         # The same Message-ID on every attempt, so a mail system can drop a repeat.
         message["Message-ID"] = f"<{notice.delivery_id}@setupmon>"

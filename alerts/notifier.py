@@ -16,66 +16,38 @@ sent once to its region's contacts.
 from __future__ import annotations
 
 import asyncio
-import csv
 import logging
 from collections import defaultdict
-from datetime import UTC, date, datetime
-from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from alerts.channels import Channels, DeliveryFailed
-from alerts.notice import Notice, compose, delivery_key
+from alerts.ledger import (
+    DeliveryKey,
+    DeliveryLedger,
+    NoticeKind,
+    latest_alert_per_clock,
+    ledger_entry,
+)
+from alerts.notice import Notice, compose
+from alerts.region_contacts import read_region_contacts
 from broker.client import client_options, ensure_topics
-from broker.site_registry import SiteRegistry
+from broker.site_registry import UNKNOWN_REGION, SiteRegistry
 from broker.topic_view import TopicView
 from broker.topics import TopicNames
 from core.codec import dumps, loads
-from core.errors import ConfigError
 from core.settings import Settings
 from core.time import Calendar
-from rules.decide import AlertId, AlertKind, ClockId
+from events.sites import Contact, Site
+from rules.ids import AlertKind
+from rules.record import AlertRecord
 
 log = logging.getLogger(__name__)
 
 RETRY_CAP_SECONDS = 300.0  # the longest wait between two delivery attempts
 
-Contact = tuple[str, str]  # (channel, address)
 ESCALATION_CHECK_SECONDS = 5.0
-KIND_ORDER = {AlertKind.AT_RISK: 0, AlertKind.BREACHED: 1, AlertKind.CLEARED: 2}
-
-
-def read_region_contacts(path: str) -> dict[str, list[Contact]]:
-    if not path:
-        return {}
-    contacts: dict[str, list[Contact]] = defaultdict(list)
-    try:
-        with Path(path).open(newline="", encoding="utf-8") as handle:
-            for row in csv.DictReader(handle):
-                contacts[row["region"].strip()].append(
-                    (row["channel"].strip(), row["address"].strip())
-                )
-    except (OSError, KeyError) as exc:
-        raise ConfigError(
-            f"SETUPMON_REGION_CONTACTS={path}: {exc!r} (columns: region,channel,address)"
-        ) from exc
-    return dict(contacts)
-
-
-def latest_alert_per_clock(records: list[dict[str, object]]) -> list[dict[str, object]]:
-    """The latest alert on record about each clock (delivered or not): the highest
-    episode, then the kind that comes last in an episode (at_risk, breached, cleared)."""
-    latest: dict[ClockId, tuple[tuple[int, int], dict[str, object]]] = {}
-    for record in records:
-        alert = record.get("alert")
-        if not isinstance(alert, dict):
-            continue
-        alert_id = AlertId.parse(str(alert["alert_id"]))
-        rank = (alert_id.episode, KIND_ORDER[alert_id.kind])
-        if alert_id.clock not in latest or latest[alert_id.clock][0] < rank:
-            latest[alert_id.clock] = (rank, alert)
-    return [alert for _, alert in latest.values()]
 
 
 class Notifier:
@@ -87,10 +59,10 @@ class Notifier:
         self.topics = TopicNames.from_settings(settings)
         self.channels = channels or Channels(settings)
         self.sites = SiteRegistry(settings, self.topics.sites)
-        self.ledger = TopicView(settings, self.topics.deliveries)
+        self.ledger = DeliveryLedger(settings, self.topics.deliveries)
         self.statuses = TopicView(settings, self.topics.study_status)
         self.region_contacts = read_region_contacts(settings.region_contacts)
-        self.pending: dict[Contact, list[dict[str, object]]] = defaultdict(list)
+        self.pending: dict[Contact, list[AlertRecord]] = defaultdict(list)
         self.pending_since: float | None = None
         self._escalation_check = float("-inf")
 
@@ -124,8 +96,9 @@ class Notifier:
                 batches = await consumer.getmany(timeout_ms=300)
                 for records in batches.values():
                     for record in records:
-                        if record.value is not None:
-                            self.queue(loads(record.value))
+                        alert = self._read_alert(record.value)
+                        if alert is not None:
+                            self.queue(alert)
                 if self._digest_due():
                     await self.flush()
                 if not self.pending:
@@ -140,24 +113,41 @@ class Notifier:
 
     # -- queueing and delivery ----------------------------------------------------------
 
-    def queue(self, alert: dict[str, object]) -> None:
-        site_id = alert.get("site_id")
-        if not site_id:
-            return
-        site = self.sites.records.get(str(site_id), {})
-        contacts = site.get("contacts") or []
-        assert isinstance(contacts, list)  # noqa: S101 - written by `sites load`
-        for contact in contacts:
-            key = (str(contact["channel"]), str(contact["address"]))
-            if self._done("alert", alert, key):
+    @staticmethod
+    def _read_alert(value: bytes | None) -> AlertRecord | None:
+        """The alert a message holds; one that is not an alert is logged and passed over."""
+        if value is None:
+            return None
+        try:
+            return AlertRecord.from_json(loads(value))
+        except ValueError as exc:  # orjson's JSONDecodeError is a ValueError too
+            log.error("ignoring a message on setup.alerts that is not an alert: %s", exc)
+            return None
+
+    def _site(self, site_id: str | None) -> Site | None:
+        """The registry's site, or None: no site (a study clock), unknown, or unreadable."""
+        record = self.sites.records.get(site_id) if site_id else None
+        if record is None:
+            return None
+        try:
+            return Site.from_json(record)
+        except ValueError as exc:
+            log.warning("ignoring the unreadable registry record of site %s: %s", site_id, exc)
+            return None
+
+    def queue(self, alert: AlertRecord) -> None:
+        # Study-level alerts have no site: sponsors follow them on their status topic.
+        site = self._site(alert.site_id)
+        for contact in site.contacts if site else ():
+            if self._done(NoticeKind.ALERT, alert, contact):
                 continue
-            waiting = self.pending[key]
-            if all(a["alert_id"] != alert["alert_id"] for a in waiting):
+            waiting = self.pending[contact]
+            if all(a.id != alert.id for a in waiting):
                 waiting.append(alert)
                 self.pending_since = self.pending_since or asyncio.get_running_loop().time()
 
-    def _done(self, kind: str, alert: dict[str, object], contact: Contact) -> bool:
-        return delivery_key(kind, str(alert["alert_id"]), *contact) in self.ledger.records
+    def _done(self, kind: NoticeKind, alert: AlertRecord, contact: Contact) -> bool:
+        return self.ledger.has(DeliveryKey(kind, alert.id, contact))
 
     def _digest_due(self) -> bool:
         if not self.pending:
@@ -170,10 +160,10 @@ class Notifier:
     async def flush(self) -> None:
         digest = self.settings.notify_digest_seconds > 0
         notices = []
-        for (channel, address), alerts in self.pending.items():
-            site = self.sites.records.get(str(alerts[0]["site_id"]))
+        for contact, alerts in self.pending.items():
+            site = self._site(alerts[0].site_id)
             groups = [alerts] if digest else [[alert] for alert in alerts]
-            notices += [compose(channel, address, group, site) for group in groups]
+            notices += [compose(contact, group, site) for group in groups]
         await asyncio.gather(*(self.deliver(notice) for notice in notices))
         self.pending.clear()
         self.pending_since = None
@@ -189,7 +179,7 @@ class Notifier:
             retry=retry_if_exception(lambda exc: isinstance(exc, DeliveryFailed) and exc.retriable),
             before_sleep=lambda state: log.warning(
                 "delivery to %s failed (%s); retry %d in %.1fs",
-                notice.address,
+                notice.contact.address,
                 state.outcome.exception() if state.outcome else "?",
                 state.attempt_number,
                 state.upcoming_sleep,
@@ -206,36 +196,33 @@ class Notifier:
         await self._record(notice, "delivered")
 
     async def _record(self, notice: Notice, status: str, reason: str = "") -> None:
-        now = datetime.now(UTC).isoformat()
+        now = self.calendar.now()
         sends = []
         for key, alert in zip(notice.delivery_keys, notice.alerts, strict=True):
-            record: dict[str, object] = {
-                "status": status,
-                "at": now,
-                "delivery_id": notice.delivery_id,
-                "alert": alert,
-            }
-            if reason:
-                record["reason"] = reason
+            entry = ledger_entry(status, now, notice.delivery_id, alert, reason)
+            text = key.format()
             sends.append(
-                await self.producer.send(self.topics.deliveries, dumps(record), key=key.encode())
+                await self.producer.send(self.topics.deliveries, dumps(entry), key=text.encode())
             )
-            self.ledger.records[key] = record
+            self.ledger.put(key, entry, alert)
         await asyncio.gather(*sends)
 
     async def _give_up(self, notice: Notice, reason: str, attempts: int) -> None:
-        log.error("undeliverable to %s after %d attempts: %s", notice.address, attempts, reason)
+        address = notice.contact.address
+        log.error("undeliverable to %s after %d attempts: %s", address, attempts, reason)
         for alert in notice.alerts:
             record = {
-                "alert": alert,
-                "channel": notice.channel,
-                "address": notice.address,
+                "alert": alert.to_json(),
+                "channel": notice.contact.channel,
+                "address": address,
                 "reason": reason,
                 "attempts": attempts,
-                "at": datetime.now(UTC).isoformat(),
+                "at": self.calendar.now().isoformat(),
             }
-            key = str(alert.get("site_id") or alert["study_id"]).encode()
-            await self.producer.send_and_wait(self.topics.undeliverable, dumps(record), key=key)
+            value = dumps(record)
+            await self.producer.send_and_wait(
+                self.topics.undeliverable, value, key=alert.key.encode()
+            )
         await self._record(notice, "undeliverable", reason)
 
     # -- escalation ---------------------------------------------------------------------
@@ -251,32 +238,35 @@ class Notifier:
             return
         self._escalation_check = now
         today = self.calendar.today()
-        due: dict[Contact, list[dict[str, object]]] = defaultdict(list)
-        for alert in latest_alert_per_clock(list(self.ledger.records.values())):
-            if alert.get("kind") != "breached":
+        due: dict[Contact, list[AlertRecord]] = defaultdict(list)
+        for alert in latest_alert_per_clock(self.ledger.alerts.values()):
+            if alert.kind is not AlertKind.BREACHED:
                 continue
-            raised = date.fromisoformat(str(alert["as_of"]))
-            if (
-                today - raised
-            ).days < self.settings.escalate_after_days or not self._still_breached(alert):
+            waited = (today - alert.as_of).days
+            if waited < self.settings.escalate_after_days or not self._still_breached(alert):
                 continue
-            region = self.sites.region_of(str(alert["site_id"]))
+            site = self._site(alert.site_id)
+            region = site.region if site else UNKNOWN_REGION
             for contact in self.region_contacts.get(region, []):
-                if not self._done("escalation", alert, contact) and alert not in due[contact]:
+                if (
+                    not self._done(NoticeKind.ESCALATION, alert, contact)
+                    and alert not in due[contact]
+                ):
                     due[contact].append(alert)
-        for (channel, address), alerts in due.items():
+        for contact, alerts in due.items():
             for alert in alerts:
-                site = self.sites.records.get(str(alert["site_id"]))
-                await self.deliver(compose(channel, address, [alert], site, kind="escalation"))
+                site = self._site(alert.site_id)
+                await self.deliver(compose(contact, [alert], site, kind=NoticeKind.ESCALATION))
 
-    def _still_breached(self, alert: dict[str, object]) -> bool:
-        status = self.statuses.records.get(str(alert["study_id"]))
+    def _still_breached(self, alert: AlertRecord) -> bool:
+        status = self.statuses.records.get(alert.study_id)
         clocks = status.get("clocks", []) if status else []
         assert isinstance(clocks, list)  # noqa: S101 - the study-status document
+        start = alert.start_date.isoformat()
         return any(
-            c["kpi"] == alert["kpi"]
-            and c["site_id"] == alert["site_id"]
-            and c["start_date"] == alert["start_date"]
+            c["kpi"] == alert.kpi
+            and c["site_id"] == alert.site_id
+            and c["start_date"] == start
             and c["state"] == "breached"
             for c in clocks
         )

@@ -25,76 +25,29 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from enum import StrEnum
 
 from kpi.clocks import Clock, ClockState, Kpi, limit_days
+from rules.ids import AlertId, AlertKind, ClockId
+from rules.record import AlertRecord
 
-
-class AlertKind(StrEnum):
-    AT_RISK = "at_risk"
-    BREACHED = "breached"
-    CLEARED = "cleared"
+# The identities live in rules.ids; they are named here too for the modules that import them
+# from where the rules are.
+__all__ = [
+    "CLEARING_STATES",
+    "SILENT_STATES",
+    "Alert",
+    "AlertId",
+    "AlertKind",
+    "ClockId",
+    "Episode",
+    "Episodes",
+    "decide_alerts",
+    "record",
+]
 
 
 SILENT_STATES = frozenset({ClockState.EXCLUDED, ClockState.STOPPED})
 CLEARING_STATES = frozenset({ClockState.RUNNING, ClockState.WAITING, ClockState.INVALID})
-
-
-@dataclass(frozen=True, slots=True)
-class ClockId:
-    """One clock of one study: `{study_id}/{site_id or '-'}/{kpi}/{start_date}`."""
-
-    study_id: str
-    site_id: str | None
-    kpi: Kpi
-    start_date: date
-
-    def format(self) -> str:
-        return f"{self.study_id}/{self.site_id or '-'}/{self.kpi}/{self.start_date.isoformat()}"
-
-    @classmethod
-    def parse(cls, text: str) -> ClockId:
-        study_id, site, kpi, start = text.split("/")
-        return cls(study_id, None if site == "-" else site, Kpi(kpi), date.fromisoformat(start))
-
-    @classmethod
-    def of(cls, clock: Clock) -> ClockId:
-        assert clock.start_date is not None  # noqa: S101 - only started clocks alert
-        return cls(clock.study_id, clock.site_id, clock.kpi, clock.start_date)
-
-    @property
-    def key(self) -> str:
-        """The clock's place in its study, whatever its start date (`Clock.key`)."""
-        return f"{self.site_id or '-'}/{self.kpi}"
-
-
-@dataclass(frozen=True, slots=True)
-class AlertId:
-    """`{clock}/{kind}` in the first episode, `{clock}/{kind}/{episode}` from the second."""
-
-    clock: ClockId
-    kind: AlertKind
-    episode: int = 1
-
-    def format(self) -> str:
-        base = f"{self.clock.format()}/{self.kind}"
-        return base if self.episode == 1 else f"{base}/{self.episode}"
-
-    @classmethod
-    def parse(cls, text: str) -> AlertId:
-        """The inverse of `format`; ValueError for anything else."""
-        parts = text.split("/")
-        if len(parts) == 6:
-            *clock, kind, episode_text = parts
-            episode = int(episode_text)
-            if episode < 2 or episode_text != str(episode):
-                raise ValueError(f"not an alert ID: {text!r}")
-        elif len(parts) == 5:
-            *clock, kind = parts
-            episode = 1
-        else:
-            raise ValueError(f"not an alert ID: {text!r}")
-        return cls(ClockId.parse("/".join(clock)), AlertKind(kind), episode)
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,22 +129,21 @@ class Alert:
         """Message key on setup.alerts: the site, or the study for study clocks."""
         return self.site_id or self.study_id
 
+    def to_record(self, *, raised_at: datetime) -> AlertRecord:
+        """The alert as its `setup.alerts` message says it."""
+        return AlertRecord(
+            self.id,
+            self.sponsor_id,
+            self.due_date,
+            self.stop_date,
+            self.elapsed_days,
+            self.limit_days,
+            self.as_of,
+            raised_at,
+        )
+
     def to_json(self, *, raised_at: datetime) -> dict[str, object]:
-        return {
-            "alert_id": self.alert_id,
-            "kind": self.kind.value,
-            "kpi": self.kpi.value,
-            "study_id": self.study_id,
-            "site_id": self.site_id,
-            "sponsor_id": self.sponsor_id,
-            "start_date": self.start_date.isoformat(),
-            "due_date": self.due_date.isoformat(),
-            "stop_date": None if self.stop_date is None else self.stop_date.isoformat(),
-            "elapsed_days": self.elapsed_days,
-            "limit_days": self.limit_days,
-            "as_of": self.as_of.isoformat(),
-            "raised_at": raised_at.isoformat(),
-        }
+        return self.to_record(raised_at=raised_at).to_json()
 
 
 def decide_alerts(

@@ -1,4 +1,4 @@
-"""The site registry file (CSV) and `setupmon sites load`.
+"""The site registry file (CSV) and `setupmon sites load`; the site itself is `events.sites.Site`.
 
 Columns: `site_id,name,region,contacts`, where contacts are `channel:address` pairs separated
 by `;`, with channel `email` or `webhook`. A file with any bad row is refused whole, with
@@ -8,7 +8,6 @@ every problem listed, so the registry never holds half a file.
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
 from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
@@ -18,30 +17,9 @@ from broker.topics import TopicNames
 from core.codec import dumps
 from core.errors import InputError
 from core.settings import Settings
-from events.validation import SITE_ID_PATTERN
+from events.sites import Contact, Site
 
 COLUMNS = ("site_id", "name", "region", "contacts")
-CHANNELS = ("email", "webhook")
-
-
-@dataclass(frozen=True, slots=True)
-class Site:
-    site_id: str
-    name: str
-    region: str
-    contacts: tuple[tuple[str, str], ...]
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "site_id": self.site_id,
-            "name": self.name,
-            "region": self.region,
-            "contacts": [{"channel": c, "address": a} for c, a in self.contacts],
-        }
-
-    def record(self) -> tuple[bytes, bytes]:
-        """Key and value on `setup.sites`."""
-        return self.site_id.encode(), dumps(self.to_json())
 
 
 def read_sites(path: Path) -> list[Site]:
@@ -77,20 +55,15 @@ def read_sites(path: Path) -> list[Site]:
 
 
 def _parse_row(row: dict[str, str | None]) -> Site:
-    site_id = (row.get("site_id") or "").strip()
-    if not SITE_ID_PATTERN.fullmatch(site_id):
-        raise ValueError(f"site_id {site_id!r} is not an ODS code")
-    name = (row.get("name") or "").strip()
-    region = (row.get("region") or "").strip()
-    if not region:
-        raise ValueError(f"site {site_id} has no region")
-    contacts = []
-    for item in filter(None, (part.strip() for part in (row.get("contacts") or "").split(";"))):
-        channel, _, address = item.partition(":")
-        if channel not in CHANNELS or not address:
-            raise ValueError(f"contact {item!r} must be email:ADDRESS or webhook:URL")
-        contacts.append((channel, address))
-    return Site(site_id, name or site_id, region, tuple(contacts))
+    """One row; the rules of a site are `Site.checked`'s, as for a `setup.sites` record."""
+    cells = (part.strip() for part in (row.get("contacts") or "").split(";"))
+    return Site.checked(
+        (row.get("site_id") or "").strip(),
+        (row.get("name") or "").strip(),
+        (row.get("region") or "").strip(),
+        # lazily, so a row's site_id and region are judged before its contacts
+        (Contact.parse(cell) for cell in cells if cell),
+    )
 
 
 async def load_sites(settings: Settings, sites: list[Site]) -> int:
@@ -101,8 +74,7 @@ async def load_sites(settings: Settings, sites: list[Site]) -> int:
     await producer.start()
     try:
         for site in sites:
-            key, value = site.record()
-            await producer.send(topics.sites, value, key=key)
+            await producer.send(topics.sites, dumps(site.to_json()), key=site.site_id.encode())
         await producer.flush()
     finally:
         await producer.stop()

@@ -3,7 +3,7 @@
 An alert cannot be derived again: once a study's state records that it was raised, a re-run
 of the same events decides nothing new. So the study agent writes each touched study's state
 together with the alerts it decided and has not yet seen acknowledged, and only then sends
-them (streams/app.py, `_publish_studies`). A state read back with alerts in its outbox (after
+them (`StudyBatches.publish`, streams/study_batches.py). A state read back with alerts in its outbox (after
 a crash, or on another worker after a rebalance) sends them again: the same `alert_id`s,
 which the notifier delivers once.
 

@@ -3,14 +3,15 @@ state remembers of them: format and parse, episodes, the hold-back, and reading 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
-from alerts.notifier import latest_alert_per_clock
+from alerts.ledger import latest_alert_per_clock
 from core.codec import dumps, loads
 from kpi.clocks import Kpi
 from rules.decide import Alert, AlertId, AlertKind, ClockId, Episode, record
+from rules.record import AlertRecord
 from studies.state import StudyState
 from tests.factories import event
 
@@ -158,8 +159,14 @@ def test_an_unknown_state_format_is_refused() -> None:
 
 
 def test_the_latest_alert_per_clock_is_the_highest_episode_then_the_last_kind() -> None:
+    def message(alert_id: str) -> dict[str, object]:
+        alert = Alert(
+            AlertId.parse(alert_id), "acme", date(2025, 3, 2), None, 40, 30, date(2025, 3, 1)
+        )
+        return alert.to_json(raised_at=datetime(2025, 3, 1, 9, tzinfo=UTC))
+
     def rec(alert_id: str) -> dict[str, object]:
-        return {"status": "delivered", "alert": {"alert_id": alert_id}}
+        return {"status": "delivered", "alert": message(alert_id)}
 
     fp = "CPMS-1/RGT/first_participant/2025-01-31"
     so = "CPMS-1/RGT/site_open/2025-01-01"
@@ -169,7 +176,44 @@ def test_the_latest_alert_per_clock_is_the_highest_episode_then_the_last_kind() 
         rec(f"{fp}/breached"),
         rec(f"{so}/at_risk"),
         rec(f"{so}/breached"),
-        {"status": "undeliverable", "alert": {"alert_id": f"{fp}/at_risk"}},
+        {"status": "undeliverable", "alert": message(f"{fp}/at_risk")},
     ]
-    latest = sorted(str(a["alert_id"]) for a in latest_alert_per_clock(records))
+    alerts = [AlertRecord.from_json(r["alert"]) for r in records]
+    latest = sorted(a.alert_id for a in latest_alert_per_clock(alerts))
     assert latest == [f"{fp}/breached/2", f"{so}/breached"]
+
+
+# -- clock identities -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("clock", "text"),
+    [
+        (SITE_CLOCK, "CPMS-1/RGT/first_participant/2025-01-31"),
+        (STUDY_CLOCK, "CPMS-6:1.a_b/-/combined_review/2025-01-01"),
+    ],
+)
+def test_clock_ids_format_and_parse(clock: ClockId, text: str) -> None:
+    assert clock.format() == text
+    assert ClockId.parse(text) == clock
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "CPMS-1/RGT/first_participant",  # no start date
+        "CPMS-1/RGT/first_participant/2025-01-31/breached",  # an alert ID, not a clock's
+        "CPMS-1/RGT/opening/2025-01-31",
+        "CPMS-1/RGT/first_participant/2025-02-30",
+        "CPMS-1/RGT/first_participant/20250131",  # a date, but not written as format writes it
+        "",
+    ],
+)
+def test_anything_else_is_not_a_clock_id(text: str) -> None:
+    with pytest.raises(ValueError, match="not a clock ID"):
+        ClockId.parse(text)
+
+
+def test_an_alert_id_with_a_bad_clock_says_which_id() -> None:
+    with pytest.raises(ValueError, match=r"not an alert ID: 'CPMS-1/RGT/opening/2025-01-31/breached'"):
+        AlertId.parse("CPMS-1/RGT/opening/2025-01-31/breached")

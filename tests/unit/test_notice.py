@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from alerts.notice import compose, delivery_key
+from alerts.ledger import DeliveryKey, NoticeKind
+from alerts.notice import ACTION, WHAT, compose
+from events.sites import Contact, Site
+from kpi.clocks import Kpi
 from rules.decide import AlertId
+from rules.record import AlertRecord
 
-SITE = {"site_id": "RGT", "name": "Cambridge University Hospitals", "region": "East of England"}
+SITE = Site("RGT", "Cambridge University Hospitals", "East of England", ())
 
 
 def alert(
@@ -26,7 +30,12 @@ def alert(
         "elapsed_days": 64,
         "limit_days": 60,
         "as_of": as_of,
+        "raised_at": f"{as_of}T09:00:00+00:00",
     }
+
+
+def record(message: dict) -> AlertRecord:
+    return AlertRecord.from_json(message)
 
 
 ROWS = [
@@ -82,7 +91,7 @@ ROWS = [
     ("given", "subject", "phrases"), [r[1:] for r in ROWS], ids=[r[0] for r in ROWS]
 )
 def test_the_message_says_what_to_act_on(given: dict, subject: str, phrases: list[str]) -> None:
-    notice = compose("email", "rd@rgt.nhs.example", [given], SITE)
+    notice = compose(Contact("email", "rd@rgt.nhs.example"), [record(given)], SITE)
     assert notice.subject == subject
     assert "study CPMS-1 at Cambridge University Hospitals (RGT), sponsor acme" in notice.text
     for phrase in phrases:
@@ -92,20 +101,39 @@ def test_the_message_says_what_to_act_on(given: dict, subject: str, phrases: lis
 
 def test_a_digest_lists_every_alert_under_one_subject() -> None:
     alerts = [alert("breached"), alert("at_risk", kpi="first_participant")]
-    notice = compose("webhook", "http://127.0.0.1/x", alerts, SITE)
+    hook = Contact("webhook", "http://127.0.0.1/x")
+    notice = compose(hook, [record(a) for a in alerts], SITE)
     assert notice.subject == "[setupmon] 2 set-up alerts for Cambridge University Hospitals"
     assert notice.text.count("study CPMS-1") == 2
     assert notice.delivery_keys == [
-        delivery_key("alert", a["alert_id"], "webhook", "http://127.0.0.1/x") for a in alerts
+        DeliveryKey(NoticeKind.ALERT, AlertId.parse(a["alert_id"]), hook) for a in alerts
     ]
 
 
 def test_the_delivery_id_is_stable_and_differs_by_contact_and_kind() -> None:
-    one = compose("email", "a@nhs.example", [alert("breached")], SITE)
-    again = compose("email", "a@nhs.example", [alert("breached")], SITE)
-    other = compose("email", "b@nhs.example", [alert("breached")], SITE)
-    escalation = compose("email", "a@nhs.example", [alert("breached")], SITE, kind="escalation")
+    a, b = Contact("email", "a@nhs.example"), Contact("email", "b@nhs.example")
+    breach = [record(alert("breached"))]
+    one = compose(a, breach, SITE)
+    again = compose(a, [record(alert("breached"))], SITE)
+    other = compose(b, breach, SITE)
+    escalation = compose(a, breach, SITE, kind=NoticeKind.ESCALATION)
     assert one.delivery_id == again.delivery_id
     assert len({one.delivery_id, other.delivery_id, escalation.delivery_id}) == 3
     assert escalation.subject.startswith("[setupmon] ESCALATED:")
     assert "stayed open past the escalation limit" in escalation.text
+
+
+def test_the_delivery_id_is_the_hash_of_the_ledger_keys_as_ledgers_hold_them() -> None:
+    # the ID receivers drop repeats by: unchanged by the typed keys
+    notice = compose(Contact("email", "a@nhs.example"), [record(alert("breached"))], SITE)
+    assert notice.delivery_id == "6266e81b0679b65550d03fdfe9fa16d6"
+
+
+def test_without_a_registry_record_the_site_is_named_by_its_code() -> None:
+    notice = compose(Contact("email", "a@nhs.example"), [record(alert("breached"))], None)
+    assert "study CPMS-1 at RGT (RGT), sponsor acme." in notice.text
+
+
+@pytest.mark.parametrize("kpi", list(Kpi))
+def test_every_kpi_has_words_for_what_it_is_and_what_to_do(kpi: Kpi) -> None:
+    assert WHAT[kpi] and ACTION[kpi]

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from core.errors import InputError
-from setupmon.sites import Site, read_sites
+from events.sites import Contact, Site
+from setupmon.sites import read_sites
 
 HEADER = "site_id,name,region,contacts\n"
 GOOD_ROW = "RGT,Cambridge University Hospitals,East of England,email:research@cuh.example\n"
@@ -96,7 +97,10 @@ def test_every_row_is_read_in_order(tmp_path: Path) -> None:
 
 def test_a_site_record_is_the_contracts_shape() -> None:
     site = Site(
-        "RGT", "CUH", "East of England", (("email", "a@b.example"), ("webhook", "http://h"))
+        "RGT",
+        "CUH",
+        "East of England",
+        (Contact("email", "a@b.example"), Contact("webhook", "http://h")),
     )
     assert site.to_json() == {
         "site_id": "RGT",
