@@ -26,8 +26,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from kpi.clocks import Clock, ClockState, Kpi, limit_days
-from rules.ids import AlertId, AlertKind, ClockId
+from kpi.clocks import Clock, ClockState, limit_days
+from rules.ids import AlertFacets, AlertId, AlertKind, ClockId
 from rules.record import AlertRecord
 
 # The identities live in rules.ids; they are named here too for the modules that import them
@@ -82,7 +82,7 @@ def record(episodes: dict[ClockId, Episode], alerts: Iterable[Alert]) -> None:
 
 
 @dataclass(frozen=True, slots=True)
-class Alert:
+class Alert(AlertFacets):
     id: AlertId
     sponsor_id: str | None
     due_date: date
@@ -91,43 +91,6 @@ class Alert:
     limit_days: int
     as_of: date
     held: bool = False  # raised, but held back: judged as of a day long past
-
-    @property
-    def alert_id(self) -> str:
-        return self.id.format()
-
-    @property
-    def clock(self) -> ClockId:
-        return self.id.clock
-
-    @property
-    def kind(self) -> AlertKind:
-        return self.id.kind
-
-    @property
-    def episode(self) -> int:
-        return self.id.episode
-
-    @property
-    def kpi(self) -> Kpi:
-        return self.id.clock.kpi
-
-    @property
-    def study_id(self) -> str:
-        return self.id.clock.study_id
-
-    @property
-    def site_id(self) -> str | None:
-        return self.id.clock.site_id
-
-    @property
-    def start_date(self) -> date:
-        return self.id.clock.start_date
-
-    @property
-    def key(self) -> str:
-        """Message key on setup.alerts: the site, or the study for study clocks."""
-        return self.site_id or self.study_id
 
     def to_record(self, *, raised_at: datetime) -> AlertRecord:
         """The alert as its `setup.alerts` message says it."""

@@ -87,3 +87,48 @@ class AlertId:
             return cls(ClockId.parse("/".join(clock)), AlertKind(kind), episode)
         except ValueError as exc:
             raise ValueError(f"not an alert ID: {text!r} ({exc})") from None
+
+
+class AlertFacets:
+    """What an alert's ID says about it, read out: shared by the decided alert
+    (`rules.decide.Alert`) and its message (`rules.record.AlertRecord`)."""
+
+    __slots__ = ()
+    id: AlertId
+
+    @property
+    def alert_id(self) -> str:
+        return self.id.format()
+
+    @property
+    def clock(self) -> ClockId:
+        return self.id.clock
+
+    @property
+    def kind(self) -> AlertKind:
+        return self.id.kind
+
+    @property
+    def episode(self) -> int:
+        return self.id.episode
+
+    @property
+    def kpi(self) -> Kpi:
+        return self.id.clock.kpi
+
+    @property
+    def study_id(self) -> str:
+        return self.id.clock.study_id
+
+    @property
+    def site_id(self) -> str | None:
+        return self.id.clock.site_id
+
+    @property
+    def start_date(self) -> date:
+        return self.id.clock.start_date
+
+    @property
+    def key(self) -> str:
+        """Message key on setup.alerts: the site, or the study for study clocks."""
+        return self.site_id or self.study_id

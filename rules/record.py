@@ -10,8 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from kpi.clocks import Kpi
-from rules.ids import AlertId, AlertKind, ClockId
+from rules.ids import AlertFacets, AlertId
 
 FIELDS = (
     "alert_id", "kind", "kpi", "study_id", "site_id", "sponsor_id", "start_date", "due_date",
@@ -20,7 +19,7 @@ FIELDS = (
 
 
 @dataclass(frozen=True, slots=True)
-class AlertRecord:
+class AlertRecord(AlertFacets):
     id: AlertId
     sponsor_id: str | None
     due_date: date
@@ -29,39 +28,6 @@ class AlertRecord:
     limit_days: int
     as_of: date
     raised_at: datetime
-
-    @property
-    def alert_id(self) -> str:
-        return self.id.format()
-
-    @property
-    def clock(self) -> ClockId:
-        return self.id.clock
-
-    @property
-    def kind(self) -> AlertKind:
-        return self.id.kind
-
-    @property
-    def kpi(self) -> Kpi:
-        return self.id.clock.kpi
-
-    @property
-    def study_id(self) -> str:
-        return self.id.clock.study_id
-
-    @property
-    def site_id(self) -> str | None:
-        return self.id.clock.site_id
-
-    @property
-    def start_date(self) -> date:
-        return self.id.clock.start_date
-
-    @property
-    def key(self) -> str:
-        """Message key on setup.alerts: the site, or the study for study clocks."""
-        return self.site_id or self.study_id
 
     def to_json(self) -> dict[str, object]:
         return {
