@@ -29,7 +29,7 @@ SITE_ID_PATTERN = re.compile(r"[A-Z0-9]{3,10}")
 SPONSOR_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")
 DATE_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}")
 RFC3339_PATTERN = re.compile(
-    r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})"
+    r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:[0-5]\d)"
 )
 
 REQUIRED_FIELDS = ("event_id", "study_id", "milestone", "date", "recorded_at", "source")
@@ -146,7 +146,13 @@ def _check(data: dict[str, object]) -> Milestone:
     attributes = _attributes(kind, raw_attributes, retract)
     event_date = _date(date_text)
     recorded_at = _timestamp(recorded_text)
-    recorded_day = uk_date(recorded_at)
+    try:
+        recorded_day = uk_date(recorded_at)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 is still in year 0 in the UK
+        raise _Invalid(
+            RejectReason.INVALID_TIMESTAMP,
+            f"recorded_at {recorded_text!r} has no UK date between years 1 and 9999",
+        ) from None
     if event_date > recorded_day:
         raise _Invalid(
             RejectReason.DATE_AFTER_RECORDED,
@@ -245,7 +251,8 @@ def _timestamp(text: object) -> datetime:
             f"recorded_at {text!r} is not an RFC 3339 timestamp with an offset",
         )
     try:
-        return datetime.fromisoformat(text)
+        # RFC 3339 allows a lower-case "z", which Python 3.11's fromisoformat refuses
+        return datetime.fromisoformat(text.upper())
     except ValueError as exc:
         raise _Invalid(
             RejectReason.INVALID_TIMESTAMP, f"recorded_at {text!r} does not exist: {exc}"

@@ -36,6 +36,12 @@ VALID = [
         MilestoneKind.HRA_APPROVED,
     ),
     ("Z offset", raw_event(recorded_at="2025-03-01T10:00:00Z"), MilestoneKind.SITE_SELECTED),
+    # RFC 3339 section 5.6: "T" and "Z" may be lower case (found by the fuzzer, `make fuzz`)
+    (
+        "lower-case z offset",
+        raw_event(recorded_at="2025-03-01t10:00:00.5z"),
+        MilestoneKind.SITE_SELECTED,
+    ),
     (
         "fractional seconds",
         raw_event(recorded_at="2025-03-01T10:00:00.123456789+01:00"),
@@ -174,6 +180,27 @@ INVALID = [
         raw_event(recorded_at="2025-03-01T24:00:00Z"),
         RejectReason.INVALID_TIMESTAMP,
         "does not exist",
+    ),
+    # found by the fuzzer (`make fuzz`): an offset of 99 minutes was taken as 1 h 39 min
+    (
+        "offset minutes over 59",
+        raw_event(recorded_at="2025-03-01T10:00:00+00:60"),
+        RejectReason.INVALID_TIMESTAMP,
+        "not an RFC 3339 timestamp",
+    ),
+    # found by the fuzzer (`make fuzz`): the UK date fell outside Python's calendar and
+    # OverflowError escaped validation (a message that would stop a worker)
+    (
+        "recorded_at whose UK date is before year 1",
+        raw_event(date="0001-01-01", recorded_at="0001-01-01T00:00:00+01:00"),
+        RejectReason.INVALID_TIMESTAMP,
+        "no UK date",
+    ),
+    (
+        "recorded_at whose UK date is after 9999",
+        raw_event(date="2025-01-01", recorded_at="9999-12-31T23:59:59-01:00"),
+        RejectReason.INVALID_TIMESTAMP,
+        "no UK date",
     ),
     (
         "date after the UK day of recorded_at",

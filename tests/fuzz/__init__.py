@@ -1,0 +1,1 @@
+"""The validation fuzzer (`make fuzz`): generated messages judged against CONTRACT.md section 1."""
