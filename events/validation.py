@@ -81,6 +81,10 @@ class _Invalid(Exception):
 
 def validate_event(raw: bytes) -> Milestone | Rejection:
     """Decode and check one message against CONTRACT.md section 1."""
+    if not raw:
+        return Rejection(
+            RejectReason.NOT_JSON, "an empty message (no value, e.g. a tombstone) is not an event"
+        )
     if len(raw) > MAX_MESSAGE_BYTES:
         return Rejection(
             RejectReason.TOO_LARGE,

@@ -83,8 +83,9 @@ class StudyBatches:
         # partition -> its last event in the batch; table reads of a partition go through it
         self._event_of = last_of = {event.message.partition: event for event in batch}
         if milestones:
+            # a message without a value (a tombstone) is read as empty: a dead letter
             incoming = [
-                Incoming(m.key, m.value, m.topic, m.partition, m.offset)
+                Incoming(m.key, m.value or b"", m.topic, m.partition, m.offset)
                 for m in (e.message for e in milestones)
             ]
             today, now = self.calendar.today(), self.calendar.now()

@@ -91,10 +91,12 @@ class Stage:
     def __init__(self, result: StageResult) -> None:
         self.result = result
         self.ingested: list[list[int]] = []
+        self.values: list[list[bytes]] = []
         self.swept: list[tuple[int, date, list[str]]] = []
 
     def ingest(self, incoming: list[Any], load: Any, *, as_of: date, now: datetime) -> StageResult:
         self.ingested.append([m.offset for m in incoming])
+        self.values.append([m.value for m in incoming])
         return self.result
 
     def sweep(
@@ -164,6 +166,15 @@ def test_alerts_leave_only_after_the_state_holding_them_is_in_the_changelog() ->
     world.log.clear()
     asyncio.run(batches.handle([event(TOPICS.milestones, HOME, 8, {})]))
     assert not [line for line in world.log if line.startswith("create")]  # known now
+
+
+def test_a_tombstone_reaches_the_stage_as_an_empty_message_for_the_dead_letters() -> None:
+    world = World()
+    batches, stage = study_batches(world, StageResult())
+    tombstone = event(TOPICS.milestones, HOME, 7, {})
+    tombstone.message.value = None  # a null value on setup.milestones
+    asyncio.run(batches.handle([tombstone]))
+    assert stage.values == [[b""]]  # validation rejects it: not_json, "a tombstone"
 
 
 def test_a_state_write_that_fails_sends_no_alert_and_is_read_again() -> None:

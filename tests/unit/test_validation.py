@@ -69,6 +69,7 @@ VALID = [
 INVALID = [
     ("not JSON", b"{not json", RejectReason.NOT_JSON, "not valid UTF-8 JSON"),
     ("not UTF-8", b'{"event_id": "\xff"}', RejectReason.NOT_JSON, "not valid UTF-8 JSON"),
+    ("empty (a tombstone's value, read as empty)", b"", RejectReason.NOT_JSON, "tombstone"),
     ("JSON array", b"[1, 2]", RejectReason.NOT_OBJECT, "got list"),
     (
         "unknown field",
