@@ -20,6 +20,7 @@ Each worker is timed from its first processed event to its last (its start-up ap
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import time
@@ -165,6 +166,12 @@ def worker_run(name: str, messages: Messages) -> tuple[float, float]:
 
 
 def main() -> None:
+    argparse.ArgumentParser(
+        prog="python -m bench.throughput",
+        description=__doc__,
+        epilog="Needs a broker at SETUPMON_BOOTSTRAP_SERVERS; `make bench` starts a fresh one.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    ).parse_args()
     messages = national(STUDIES)
     count = len(messages)
     print(
