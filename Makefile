@@ -71,6 +71,10 @@ bench: setup ## throughput of a worker against a raw aiokafka consumer, in one r
 	status=0; SETUPMON_BOOTSTRAP_SERVERS=127.0.0.1:29092 $(PY) -m bench.throughput || status=$$?; \
 	  $(BENCH_KAFKA_ENV) $(KAFKA) down; exit $$status
 
+.PHONY: fuzz
+fuzz: setup ## 1,000,000 generated messages through validation (no broker; FUZZ_ARGS="--seed 2 --inputs N")
+	$(PY) -m tests.fuzz $(FUZZ_ARGS)
+
 kafka-up: ## start the local Apache Kafka broker on 127.0.0.1 (port KAFKA_PORT, default 9092)
 	$(KAFKA) up
 
@@ -79,3 +83,40 @@ kafka-down: ## stop the local Apache Kafka broker
 
 clean: ## remove the venv, caches and local data (not the downloaded Kafka jars)
 	rm -rf $(VENV) .data .mypy_cache .ruff_cache .pytest_cache .hypothesis
+
+# The secured test broker (README "Security"): SASL_SSL + SCRAM-SHA-512 and ACLs, its own
+# ports and data, wiped each run and stopped after, whatever the result. `make test` runs it
+# before the integration tests; override the ports to run it beside another one.
+SECURE_KAFKA_PORT ?= 19094
+SECURE_KAFKA_CONTROLLER_PORT ?= 19095
+SECURE_KAFKA_DATA ?= $(CURDIR)/.data/kafka-test-secure
+SECURE_KAFKA_ENV = KAFKA_SECURE=1 KAFKA_PORT=$(SECURE_KAFKA_PORT) KAFKA_CONTROLLER_PORT=$(SECURE_KAFKA_CONTROLLER_PORT) KAFKA_DATA_DIR=$(SECURE_KAFKA_DATA)
+SECURE_TEST_ENV = SETUPMON_SECURE_KAFKA_DIR=$(SECURE_KAFKA_DATA) SETUPMON_SECURE_BOOTSTRAP=127.0.0.1:$(SECURE_KAFKA_PORT) SETUPMON_SECURE_SECRETS_OUT=$(SECURE_KAFKA_DATA)/secrets/seen-by-tests
+
+.PHONY: secure-test
+test: secure-test
+
+secure-test: setup ## tests on a fresh secured broker: sponsor isolation, ACLs, worker and notifier over SASL_SSL
+	$(SECURE_KAFKA_ENV) $(KAFKA) down
+	rm -rf $(SECURE_KAFKA_DATA)
+	$(SECURE_KAFKA_ENV) $(KAFKA) up
+	@# the tests' own output is a log too: no password of the run may be in it
+	status=0; $(SECURE_TEST_ENV) $(PY) -m pytest tests/secure -q -m secure 2>&1 | tee $(SECURE_KAFKA_DATA)/pytest.out; \
+	  status=$${PIPESTATUS[0]}; \
+	  if [ -s $(SECURE_KAFKA_DATA)/secrets/seen-by-tests ] && grep -qF -f $(SECURE_KAFKA_DATA)/secrets/seen-by-tests $(SECURE_KAFKA_DATA)/pytest.out; then \
+	    echo "secure-test: a password of this run is in the pytest output"; status=1; fi; \
+	  $(SECURE_KAFKA_ENV) $(KAFKA) down; exit $$status
+
+# The fault suite starts its own brokers on FAULTS_PORT_BASE..+99 (a three-node cluster on
+# BASE+1..3, a single node on BASE+21) and stops them, and every worker, whatever the result.
+FAULTS_PORT_BASE ?= 19300
+FAULTS_CLUSTER := bash deploy/kafka/cluster.sh
+.PHONY: faults
+faults: setup ## fault suite: broker restart, a killed node of 3, workers joining and leaving (~5 min)
+	status=0; FAULTS_PORT_BASE=$(FAULTS_PORT_BASE) $(PY) -m pytest tests/faults -q -s -m faults \
+	  -p no:cacheprovider --basetemp=$(CURDIR)/.data/faults-tmp || status=$$?; \
+	  CLUSTER_PORT_BASE=$(FAULTS_PORT_BASE) CLUSTER_DATA_DIR=$(CURDIR)/.data/kafka-cluster-faults-$(FAULTS_PORT_BASE) \
+	    $(FAULTS_CLUSTER) down >/dev/null; \
+	  CLUSTER_NODES=1 CLUSTER_PORT_BASE=$$(( $(FAULTS_PORT_BASE) + 20 )) \
+	    CLUSTER_DATA_DIR=$(CURDIR)/.data/kafka-faults-$(FAULTS_PORT_BASE) $(FAULTS_CLUSTER) down >/dev/null; \
+	  exit $$status

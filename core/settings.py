@@ -1,6 +1,10 @@
 """One settings object, read from the environment (`SETUPMON_*`) once.
 
-Every field names its variable and documents itself; secrets are masked when printed.
+Every field names its variable and documents itself; secrets are masked when printed, and
+each secret can come from a file instead (`SETUPMON_SASL_PASSWORD_FILE`: a secret store's
+mount, never the process list or a shell history). A value that cannot be read is an error
+naming its variable, never a silent default: `SETUPMON_SMTP_STARTTLS=on` read as false would
+send an SMTP login in clear.
 """
 
 from __future__ import annotations
@@ -14,6 +18,9 @@ from core.errors import ConfigError
 
 SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+TRUE_WORDS = ("true", "yes", "on", "1")  # booleans, any letter case
+FALSE_WORDS = ("false", "no", "off", "0")
+FILE_SUFFIX = "_FILE"  # SETUPMON_SASL_PASSWORD_FILE holds SETUPMON_SASL_PASSWORD
 
 
 def setting(env: str, doc: str, *, secret: bool = False) -> dict[str, object]:
@@ -174,10 +181,13 @@ class Settings:
         environ = os.environ if environ is None else environ
         values: dict[str, object] = {}
         for spec in fields(cls):
-            raw = environ.get(str(spec.metadata["env"]))
+            env = str(spec.metadata["env"])
+            raw = environ.get(env)
+            if spec.metadata["secret"]:
+                raw = _secret(env, raw, environ.get(env + FILE_SUFFIX))
             if raw is None or raw == "":
                 continue
-            values[spec.name] = _convert(spec.name, str(spec.metadata["env"]), spec.default, raw)
+            values[spec.name] = _convert(spec.name, env, spec.default, raw)
         settings = cls(**values)  # type: ignore[arg-type] # each value converted to its field's type
         settings.check()
         return settings
@@ -214,9 +224,39 @@ class Settings:
         return f"Settings({self.describe()})"
 
 
+def _secret(env: str, raw: str | None, path: str | None) -> str | None:
+    """A secret from its variable or from the file its `_FILE` variable names (one trailing
+    newline dropped). Errors name the variables and the file, never the secret."""
+    if not path:
+        return raw
+    if raw:
+        raise ConfigError(f"{env} and {env}{FILE_SUFFIX} are both set: use one")
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
+        raise ConfigError(f"{env}{FILE_SUFFIX}={path!r}: cannot read it ({reason})") from None
+    secret = text.removesuffix("\n").removesuffix("\r")
+    if not secret:
+        raise ConfigError(f"{env}{FILE_SUFFIX}={path!r}: the file is empty")
+    return secret
+
+
+def _boolean(env: str, raw: str) -> bool:
+    word = raw.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ConfigError(
+        f"{env}={raw!r} is not a yes/no value: use one of {', '.join(TRUE_WORDS)} "
+        f"or {', '.join(FALSE_WORDS)}"
+    )
+
+
 def _convert(name: str, env: str, default: object, raw: str) -> object:
     if isinstance(default, bool):
-        return raw.lower() in ("1", "true", "yes")
+        return _boolean(env, raw)
     if isinstance(default, float):
         try:
             return float(raw)
@@ -238,4 +278,10 @@ def settings_help() -> str:
         f"  {spec.metadata['env']:<30} {spec.metadata['doc']} (default: {spec.default!s})"
         for spec in fields(Settings)
     ]
-    return "\n".join(rows)
+    notes = [
+        "",
+        f"Yes/no settings take {', '.join(TRUE_WORDS)} or {', '.join(FALSE_WORDS)} (any case);",
+        "anything else is an error. Each secret (masked above) can instead be read from a file",
+        "named by the same variable with _FILE appended, e.g. SETUPMON_SASL_PASSWORD_FILE.",
+    ]
+    return "\n".join(rows + notes)
