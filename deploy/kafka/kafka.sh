@@ -199,7 +199,7 @@ broker_answers() {
         return
     fi
     local cafile=""
-    [[ "$KAFKA_SECURE" == 1 ]] && cafile="$TLS_DIR/ca.pem"
+    if [[ "$KAFKA_SECURE" == 1 ]]; then cafile="$TLS_DIR/ca.pem"; fi
     python3 - "$HOST" "$port" "$cafile" <<'PY' 2>/dev/null
 import socket, ssl, struct, sys
 host, port, cafile = sys.argv[1], int(sys.argv[2]), sys.argv[3]
@@ -303,7 +303,7 @@ format_storage() {
     local -a extra=()
     # the secured broker's admin user exists from the start (SCRAM credentials live in the
     # metadata log, so only the format step can create the first one)
-    [[ "$KAFKA_SECURE" == 1 ]] && extra=(--add-scram "$(admin_scram_spec)")
+    if [[ "$KAFKA_SECURE" == 1 ]]; then extra=(--add-scram "$(admin_scram_spec)"); fi
     if ! "$JAVA" -cp "$LIB_DIR/*" -Dlog4j2.configurationFile="$LOG4J2_CONFIG" \
             -Dkafka.logs.dir="$APP_LOG_DIR" \
             kafka.tools.StorageTool format --config "$PROPS_FILE" --cluster-id "$cid" \
@@ -312,7 +312,7 @@ format_storage() {
         die "formatting KRaft storage failed"
     fi
     # the secured format's output lists the admin's salted SCRAM keys
-    [[ "$KAFKA_SECURE" == 1 ]] && chmod 0600 "$KAFKA_DATA_DIR/format.out"
+    if [[ "$KAFKA_SECURE" == 1 ]]; then chmod 0600 "$KAFKA_DATA_DIR/format.out"; fi
     printf '%s\n' "$(mode_name)" >"$MODE_FILE"
 }
 
@@ -387,7 +387,7 @@ cmd_up() {
 
     command -v "$JAVA" >/dev/null 2>&1 || die "'$JAVA' not found: Java 17+ is needed"
     mkdir -p "$APP_LOG_DIR" "$LOG_DIRS"
-    [[ "$KAFKA_SECURE" == 1 ]] && make_secrets  # deploy/kafka/secure.sh
+    if [[ "$KAFKA_SECURE" == 1 ]]; then make_secrets; fi  # deploy/kafka/secure.sh
     write_properties
     format_storage
 
@@ -418,7 +418,7 @@ cmd_up() {
     case "$rc" in
         0)
             log "Kafka is up on $HOST:$KAFKA_PORT (pid $pid) after $(elapsed_since "$t0") s"
-            [[ "$KAFKA_SECURE" == 1 ]] && describe_secure
+            if [[ "$KAFKA_SECURE" == 1 ]]; then describe_secure; fi
             ;;
         1)
             rm -f "$PID_FILE" "$RUN_FILE"
