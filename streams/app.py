@@ -34,6 +34,7 @@ from prometheus_client import CollectorRegistry
 
 from broker.client import client_options, ensure_topics, ssl_context
 from broker.publisher import Publisher
+from broker.range_reader import RangeReader
 from broker.site_registry import SiteRegistry
 from broker.topics import TopicNames
 from core.settings import Settings
@@ -105,6 +106,7 @@ class SetupmonWorker:
         self.site_stage = SiteStage(self.topics, self.metrics, self.site_registry.region_of)
         self.day_ticks = DayTicks(self.topics, LAG_TOLERANCE)
         self.progress = Progress(self._committed_offset)
+        self.range_reader = RangeReader(client_options(settings))
         self.stall_watch = StallWatch(STALL_SECONDS, LAG_TOLERANCE)
         self.publisher = Publisher(client_options(settings))
         self.app = self._build_app()
@@ -120,6 +122,7 @@ class SetupmonWorker:
             ensure_topic=lambda spec: ensure_topics(settings, [spec], wait_for_leaders=False),
             table_writes=lambda: TableWrites(self.studies, self.publisher),
             enter=on_partition_of,
+            read_range=self.range_reader.read,
         )
         self.site_batches = SiteBatches(
             stage=self.site_stage,
@@ -128,6 +131,7 @@ class SetupmonWorker:
             publisher=self.publisher,
             table_writes=lambda: TableWrites(self.site_table, self.publisher),
             enter=on_partition_of,
+            read_range=self.range_reader.read,
         )
 
     # -- app ----------------------------------------------------------------------------
@@ -257,6 +261,7 @@ class SetupmonWorker:
 
     async def _on_shutdown(self, sender: Any, **kwargs: Any) -> None:
         await self.publisher.stop()
+        await self.range_reader.stop()
 
     # -- web ----------------------------------------------------------------------------
 

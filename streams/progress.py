@@ -17,6 +17,20 @@ class Progress:
         self.committed = committed
         self.next_offsets: dict[int, int] = {}  # partition -> next offset, once processed
 
+    def gaps(self, messages: Iterable[tuple[int, int]]) -> dict[tuple[int, int], int]:
+        """Offsets not handed to the agent before these (partition, offset) messages, in the
+        order read: {(partition, offset of the message after the gap): first missing}. The
+        topic is not compacted, so a gap is messages Faust skipped, or offsets that hold no
+        message (a transactional producer's markers)."""
+        gaps = {}
+        expected = dict(self.next_offsets)
+        for partition, offset in messages:
+            first = expected.get(partition)
+            if first is not None and offset > first:
+                gaps[(partition, offset)] = first
+            expected[partition] = offset + 1
+        return gaps
+
     def processed_up_to(self, messages: Iterable[tuple[int, int]]) -> None:
         """The agent processed these (partition, offset) messages, in order."""
         for partition, offset in messages:

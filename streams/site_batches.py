@@ -11,16 +11,18 @@ ahead of what was published.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Generic, Protocol, TypeVar
 
+from broker.messages import Incoming
 from broker.publisher import delivered
 from core.codec import loads
 from core.time import Calendar
 from streams.day_ticks import site_tick_day
+from streams.progress import Progress
 from streams.site_stage import SiteStage, table_value
 from streams.study_batches import Sender, Writes
 from streams.table_index import LocalTable, SiteCache
@@ -82,8 +84,11 @@ class SiteBatches:
         publisher: Sender,
         table_writes: Callable[[], Writes],
         enter: Callable[[Any], AbstractContextManager[Any]],
+        read_range: Callable[[str, int, int, int], Awaitable[list[Incoming]]],
     ) -> None:
         self.stage = stage
+        self.read_range = read_range  # a partition's messages first..last (broker/range_reader.py)
+        self.progress = Progress(lambda partition: None)  # only to see gaps within an assignment
         self.calendar = calendar
         self.publisher = publisher
         self.table_writes = table_writes
@@ -92,6 +97,7 @@ class SiteBatches:
 
     async def handle(self, events: list[Any]) -> None:
         """A batch of Faust events from `internal.site-clocks`."""
+        events = await self.with_gaps_filled(events)
         batch = SiteBatch.of(events)
         today = self.calendar.today()
         outputs = []
@@ -99,7 +105,7 @@ class SiteBatches:
         for site_id, messages in batch.changes.items():
             event = batch.event_of[site_id]
             partition = event.message.partition
-            with self.enter(event):
+            with self.enter(getattr(event, "stand_in", event)):
                 clocks = self.cache.site(site_id, partition)
                 for message in messages:
                     clocks = self.stage.update(clocks, message)
@@ -110,7 +116,7 @@ class SiteBatches:
                     self.stage.publish(site_id, clocks, partition=partition, as_of=today)
                 )
         for partition, (as_of, event) in batch.ticks.items():
-            with self.enter(event):
+            with self.enter(getattr(event, "stand_in", event)):
                 sites = self.cache.partition(partition)
             outputs += [
                 self.stage.publish(site_id, clocks, partition=partition, as_of=as_of)
@@ -121,6 +127,34 @@ class SiteBatches:
         await patiently(writes.flushed(), "acknowledgements of site clocks")
         await patiently(delivered(sent), "acknowledgements of site KPIs")
 
+    async def with_gaps_filled(self, events: list[Any]) -> list[Any]:
+        """The batch with whatever Faust skipped before it read from the broker, in place
+        (as streams/study_batches.py does for milestones); each message read stands in the
+        batch with the Faust event after it, which table access needs."""
+        gaps = self.progress.gaps((e.message.partition, e.message.offset) for e in events)
+        self.progress.processed_up_to((e.message.partition, e.message.offset) for e in events)
+        if not gaps:
+            return events
+        filled: list[Any] = []
+        for event in events:
+            message = event.message
+            first = gaps.get((message.partition, message.offset))
+            if first is not None:
+                missing = await self.read_range(
+                    message.topic, message.partition, first, message.offset - 1
+                )
+                log.warning(
+                    "site-clocks partition %d: offsets %d..%d were not handed to the agent; "
+                    "read %d messages there from the broker",
+                    message.partition,
+                    first,
+                    message.offset - 1,
+                    len(missing),
+                )
+                filled += [Refetched(m, event) for m in missing]
+            filled.append(event)
+        return filled
+
     def forget(self) -> None:
         """A batch failed: read every site again."""
         self.cache.forget()
@@ -129,3 +163,13 @@ class SiteBatches:
         """A rebalance took the partition away."""
         self.stage.forget_partition(partition)
         self.cache.forget_partition(partition)
+        self.progress.forget(partition)
+
+
+@dataclass(frozen=True, slots=True)
+class Refetched:
+    """A message read from the broker to fill a gap, with the Faust event that follows it
+    in its partition (table reads and writes need a Faust event of the partition)."""
+
+    message: Incoming
+    stand_in: Any

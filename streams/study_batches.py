@@ -58,6 +58,7 @@ class StudyBatches:
         ensure_topic: Callable[[TopicSpec], Awaitable[Any]],
         table_writes: Callable[[], Writes],
         enter: Callable[[Any], AbstractContextManager[Any]],
+        read_range: Callable[[str, int, int, int], Awaitable[list[Incoming]]],
     ) -> None:
         self.topics = topics
         self.stage = stage
@@ -68,6 +69,7 @@ class StudyBatches:
         self.ensure_topic = ensure_topic
         self.table_writes = table_writes
         self.enter = enter
+        self.read_range = read_range  # a partition's messages first..last (broker/range_reader.py)
         # alerts kept with their studies' states until acknowledged (streams/outbox.py)
         self.outboxes = Outboxes(topics.alerts, topics.partitions)
         self._event_of: dict[int, Any] = {}  # partition -> an event of it in the current batch
@@ -84,16 +86,16 @@ class StudyBatches:
         self._event_of = last_of = {event.message.partition: event for event in batch}
         if milestones:
             # a message without a value (a tombstone) is read as empty: a dead letter
-            incoming = [
-                Incoming(m.key, m.value or b"", m.topic, m.partition, m.offset)
-                for m in (e.message for e in milestones)
-            ]
+            incoming = await self.with_gaps_filled(
+                [
+                    Incoming(m.key, m.value or b"", m.topic, m.partition, m.offset)
+                    for m in (e.message for e in milestones)
+                ]
+            )
             today, now = self.calendar.today(), self.calendar.now()
             result = self.stage.ingest(incoming, self.cache.study, as_of=today, now=now)
             await self.publish(result, last_of)
-            self.progress.processed_up_to(
-                (e.message.partition, e.message.offset) for e in milestones
-            )
+            self.progress.processed_up_to((m.partition, m.offset) for m in incoming)
         for event in batch:
             if event.message.topic == ticks_topic:
                 day, through = read_study_tick(event.message.value)
@@ -102,6 +104,29 @@ class StudyBatches:
             sweep_day = self.ticks.ready(partition, self.progress.processed(partition))
             if sweep_day is not None:
                 await self.sweep(partition, sweep_day, event)
+
+    async def with_gaps_filled(self, incoming: list[Incoming]) -> list[Incoming]:
+        """The batch with whatever Faust skipped before it read from the broker, in place:
+        faust-streaming can skip messages of a partition a worker keeps across a rebalance,
+        and the commit of later offsets would then lose them for good."""
+        gaps = self.progress.gaps((m.partition, m.offset) for m in incoming)
+        if not gaps:
+            return incoming
+        filled: list[Incoming] = []
+        for message in incoming:
+            first = gaps.get((message.partition, message.offset))
+            if first is not None:
+                missing = await self.read_range(
+                    message.topic, message.partition, first, message.offset - 1
+                )
+                log.warning(
+                    "milestones partition %d: offsets %d..%d were not handed to the agent; "
+                    "read %d messages there from the broker",
+                    message.partition, first, message.offset - 1, len(missing),
+                )
+                filled += missing
+            filled.append(message)
+        return filled
 
     async def sweep(self, partition: int, as_of: date, event: Any) -> None:
         """A day tick: every study of the partition the first time after an assignment (it

@@ -61,6 +61,12 @@ class SmtpServer:
         self.controller.stop()
 
 
+class _Server(ThreadingHTTPServer):
+    # The notifier posts up to 100 notices at once; the default listen backlog of 5 drops
+    # connections, and a client waits seconds to retry them (timeouts, then re-sends).
+    request_queue_size = 128
+
+
 class Webhook:
     """Records each POST; can answer 500 to the first `fail_first` and wait before answering."""
 
@@ -88,7 +94,7 @@ class Webhook:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.server = _Server(("127.0.0.1", self.port), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def url(self, path: str) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from broker.messages import Outgoing
+from broker.messages import Incoming, Outgoing
 from broker.partitions import partition_for
 from broker.publisher import SentBatch
 from broker.topics import TopicNames, TopicSpec
@@ -78,6 +78,11 @@ class World:
         self.log.append("flushed")
         return []
 
+    # the broker, read by offset (broker/range_reader.py): offsets 0..99 of every partition
+    async def read_range(self, topic: str, partition: int, first: int, last: int) -> list[Any]:
+        self.log.append(f"read {partition} {first}..{last}")
+        return [Incoming(b"k", b"{}", topic, partition, n) for n in range(first, last + 1)]
+
     async def ensure(self, spec: TopicSpec) -> None:
         self.log.append(f"create {spec.name}")
 
@@ -131,6 +136,7 @@ def study_batches(world: World, result: StageResult) -> tuple[StudyBatches, Stag
         ensure_topic=world.ensure,
         table_writes=world.writes,
         enter=on_partition,
+        read_range=world.read_range,
     )
     return batches, stage
 
@@ -175,6 +181,20 @@ def test_a_tombstone_reaches_the_stage_as_an_empty_message_for_the_dead_letters(
     tombstone.message.value = None  # a null value on setup.milestones
     asyncio.run(batches.handle([tombstone]))
     assert stage.values == [[b""]]  # validation rejects it: not_json, "a tombstone"
+
+
+def test_messages_the_stream_skipped_are_read_from_the_broker_and_applied_in_order() -> None:
+    # faust-streaming can skip messages of a partition kept across a rebalance
+    world = World()
+    batches, stage = study_batches(world, StageResult())
+    asyncio.run(batches.handle([event(TOPICS.milestones, 1, n, {}) for n in (3, 4)]))
+    skipped = [event(TOPICS.milestones, 1, n, {}) for n in (8, 9)] + [
+        event(TOPICS.milestones, 2, 0, {})  # a partition first read now has no gap
+    ]
+    asyncio.run(batches.handle(skipped))
+    assert stage.ingested == [[3, 4], [5, 6, 7, 8, 9, 0]]
+    assert [line for line in world.log if line.startswith("read")] == ["read 1 5..7"]
+    assert batches.progress.processed(1) == 10
 
 
 def test_a_state_write_that_fails_sends_no_alert_and_is_read_again() -> None:
@@ -242,6 +262,7 @@ def site_batches(world: World) -> tuple[SiteBatches, SiteStage]:
         publisher=world,
         table_writes=world.writes,
         enter=on_partition,
+        read_range=world.read_range,
     )
     return batches, stage
 
@@ -289,3 +310,27 @@ def test_a_tick_publishes_every_site_of_its_partition_once_as_of_its_day() -> No
         'send setup.site-kpis ["RAJ",["CPMS-2"],"2025-03-02"]',
         'send setup.site-kpis ["RGT",["CPMS-1"],"2025-03-02"]',
     ]
+
+
+def test_site_changes_the_stream_skipped_are_read_from_the_broker_and_folded_in_order() -> None:
+    world = World()
+    batches, stage = site_batches(world)
+    clocks = TOPICS.site_clocks
+    skipped = {1: change("RGT", "CPMS-2"), 2: change("RAJ", "CPMS-3")}
+
+    async def read_range(topic: str, partition: int, first: int, last: int) -> list[Incoming]:
+        world.log.append(f"read {partition} {first}..{last}")
+        return [
+            Incoming(b"k", dumps(skipped[n]), topic, partition, n) for n in range(first, last + 1)
+        ]
+
+    batches.read_range = read_range
+    asyncio.run(batches.handle([event(clocks, 1, 0, change("RGT", "CPMS-1"))]))
+    asyncio.run(batches.handle([event(clocks, 1, 3, change("RGT", "CPMS-4"))]))
+    assert stage.folded == [
+        ("RGT", "CPMS-1"),
+        ("RGT", "CPMS-2"),
+        ("RGT", "CPMS-4"),
+        ("RAJ", "CPMS-3"),
+    ]
+    assert [line for line in world.log if line.startswith("read")] == ["read 1 1..2"]
