@@ -213,6 +213,7 @@ class SetupmonWorker:
             lags=lags,
             behind=self.study_batches.tick_due,
             processed=self.progress.processed,
+            now=time.monotonic(),
         )
         pending = [
             await self.app.producer.send(topic, None, value, partition, None, None)

@@ -36,6 +36,7 @@ class DayTicks:
         lags: Mapping[int, int],
         behind: Callable[[int], bool],
         processed: Callable[[int], int],
+        now: float = 0.0,
     ) -> Iterator[tuple[str, int, bytes]]:
         """The ticks to send now, as (topic, partition, value), among the `owned` (topic,
         partition)s; `lags` and `processed` are per milestones partition, `behind` says a
@@ -45,7 +46,9 @@ class DayTicks:
             value: dict[str, object] = {"as_of": today.isoformat(), "tick": today.isoformat()}
             if topic == self.topics.milestones:
                 lag = lags[partition]
-                if not self.study.decide(partition, today, lag=lag, behind=behind(partition)):
+                if not self.study.decide(
+                    partition, today, lag=lag, behind=behind(partition), now=now
+                ):
                     continue
                 value["through"] = processed(partition) + lag
                 yield self.topics.study_ticks, partition, dumps(value)

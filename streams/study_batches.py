@@ -77,6 +77,7 @@ class StudyBatches:
             table, self.outboxes, topics.partitions, lambda p: enter(self._event_of[p])
         )
         self.sponsor_topics = SponsorTopics(topics)
+        self.tick_offsets = Progress(lambda partition: None)  # to see skipped ticks
 
     async def handle(self, batch: list[Any]) -> None:
         """A batch of Faust events from `setup.milestones` and `internal.study-ticks`."""
@@ -96,20 +97,30 @@ class StudyBatches:
             result = self.stage.ingest(incoming, self.cache.study, as_of=today, now=now)
             await self.publish(result, last_of)
             self.progress.processed_up_to((m.partition, m.offset) for m in incoming)
-        for event in batch:
-            if event.message.topic == ticks_topic:
-                day, through = read_study_tick(event.message.value)
-                self.ticks.received(event.message.partition, day, through)
+        ticks = [
+            Incoming(m.key, m.value, m.topic, m.partition, m.offset)
+            for m in (e.message for e in batch if e.message.topic == ticks_topic)
+        ]
+        # a skipped tick would stay in flight, and its partition would get no other
+        for tick in await self.with_gaps_filled(ticks, self.tick_offsets):
+            day, through = read_study_tick(tick.value)
+            self.ticks.received(tick.partition, day, through)
         for partition, event in last_of.items():
             sweep_day = self.ticks.ready(partition, self.progress.processed(partition))
             if sweep_day is not None:
                 await self.sweep(partition, sweep_day, event)
 
-    async def with_gaps_filled(self, incoming: list[Incoming]) -> list[Incoming]:
+    async def with_gaps_filled(
+        self, incoming: list[Incoming], progress: Progress | None = None
+    ) -> list[Incoming]:
         """The batch with whatever Faust skipped before it read from the broker, in place:
         faust-streaming can skip messages of a partition a worker keeps across a rebalance,
-        and the commit of later offsets would then lose them for good."""
-        gaps = self.progress.gaps((m.partition, m.offset) for m in incoming)
+        and the commit of later offsets would then lose them for good. `progress` is where
+        the topic's offsets are followed (the milestones' by default)."""
+        progress = progress or self.progress
+        gaps = progress.gaps((m.partition, m.offset) for m in incoming)
+        if progress is not self.progress:  # milestones are marked once processed
+            progress.processed_up_to((m.partition, m.offset) for m in incoming)
         if not gaps:
             return incoming
         filled: list[Incoming] = []
@@ -120,9 +131,9 @@ class StudyBatches:
                     message.topic, message.partition, first, message.offset - 1
                 )
                 log.warning(
-                    "milestones partition %d: offsets %d..%d were not handed to the agent; "
+                    "%s partition %d: offsets %d..%d were not handed to the agent; "
                     "read %d messages there from the broker",
-                    message.partition, first, message.offset - 1, len(missing),
+                    message.topic, message.partition, first, message.offset - 1, len(missing),
                 )
                 filled += missing
             filled.append(message)
@@ -200,3 +211,4 @@ class StudyBatches:
         self.stage.forget_partition(partition)
         self.cache.forget_partition(partition)
         self.outboxes.forget_partition(partition)
+        self.tick_offsets.forget(partition)

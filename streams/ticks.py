@@ -25,16 +25,25 @@ from datetime import date
 class StudyTicks:
     lag_tolerance: int
     _ticked: dict[int, date] = field(default_factory=dict)  # partition -> day of its last tick
-    _in_flight: set[int] = field(default_factory=set)  # sent and not applied yet
+    # partition -> when its tick was sent (monotonic seconds), until applied; a tick still
+    # in flight after `resend_after` seconds is taken as lost (faust-streaming can skip a
+    # message around a rebalance) and the partition may be ticked again
+    _in_flight: dict[int, float] = field(default_factory=dict)
+    resend_after: float = 60.0
     _pending: dict[int, tuple[date, int]] = field(default_factory=dict)  # (day, through)
 
-    def decide(self, partition: int, today: date, *, lag: int, behind: bool) -> bool:
-        """Should the timer send `partition` a tick now? (If so, it counts as sent.)"""
+    def decide(
+        self, partition: int, today: date, *, lag: int, behind: bool, now: float = 0.0
+    ) -> bool:
+        """Should the timer send `partition` a tick now (`now` in monotonic seconds)? If so,
+        it counts as sent."""
         due = self._ticked.get(partition) != today or behind
-        if not due or lag > self.lag_tolerance or partition in self._in_flight:
+        sent = self._in_flight.get(partition)
+        in_flight = sent is not None and now - sent < self.resend_after
+        if not due or lag > self.lag_tolerance or in_flight:
             return False
         self._ticked[partition] = today
-        self._in_flight.add(partition)
+        self._in_flight[partition] = now
         return True
 
     def received(self, partition: int, day: date, through: int) -> None:
@@ -48,7 +57,7 @@ class StudyTicks:
         if pending is None or processed < pending[1]:
             return None
         del self._pending[partition]
-        self._in_flight.discard(partition)
+        self._in_flight.pop(partition, None)
         return pending[0]
 
     def reset(self) -> None:

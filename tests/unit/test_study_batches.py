@@ -334,3 +334,20 @@ def test_site_changes_the_stream_skipped_are_read_from_the_broker_and_folded_in_
         ("RAJ", "CPMS-3"),
     ]
     assert [line for line in world.log if line.startswith("read")] == ["read 1 1..2"]
+
+
+def test_a_tick_the_stream_skipped_is_read_from_the_broker() -> None:
+    world = World()
+    tick = {"as_of": "2025-03-03", "tick": "2025-03-03"}
+
+    async def read_range(topic: str, partition: int, first: int, last: int) -> list[Incoming]:
+        world.log.append(f"read {topic} {partition} {first}..{last}")
+        return [Incoming(None, dumps(tick), topic, partition, n) for n in range(first, last + 1)]
+
+    batches, _ = study_batches(world, StageResult())
+    batches.read_range = read_range
+    asyncio.run(batches.handle([event(TOPICS.study_ticks, HOME, 0, tick)]))
+    asyncio.run(batches.handle([event(TOPICS.study_ticks, HOME, 2, tick)]))
+    assert [line for line in world.log if line.startswith("read")] == [
+        f"read {TOPICS.study_ticks} {HOME} 1..1"
+    ]

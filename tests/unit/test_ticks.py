@@ -41,6 +41,16 @@ def test_when_the_timer_sends_a_tick(
     assert ticks.decide(0, MON, lag=lag, behind=behind) is sends
 
 
+def test_a_tick_never_applied_is_taken_as_lost_and_sent_again() -> None:
+    # faust-streaming can skip a message around a rebalance: a lost tick must not leave its
+    # partition without ticks for the rest of the assignment
+    ticks = StudyTicks(lag_tolerance=20, resend_after=60.0)
+    assert ticks.decide(0, MON, lag=0, behind=True, now=1000.0)
+    assert not ticks.decide(0, MON, lag=0, behind=True, now=1059.0)  # still in flight
+    assert ticks.decide(0, MON, lag=0, behind=True, now=1060.0)
+    assert not ticks.decide(0, MON, lag=0, behind=True, now=1061.0)  # the new one is
+
+
 def test_a_tick_waits_until_the_partition_is_read_up_to_its_high_water() -> None:
     ticks = StudyTicks(lag_tolerance=20)
     assert ticks.decide(0, MON, lag=15, behind=False)
