@@ -11,7 +11,7 @@ ahead of what was published.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date
@@ -22,6 +22,7 @@ from broker.publisher import delivered
 from core.codec import loads
 from core.time import Calendar
 from streams.day_ticks import site_tick_day
+from streams.gaps import ReadRange, with_gaps_filled
 from streams.progress import Progress
 from streams.site_stage import SiteStage, table_value
 from streams.study_batches import Sender, Writes
@@ -84,7 +85,7 @@ class SiteBatches:
         publisher: Sender,
         table_writes: Callable[[], Writes],
         enter: Callable[[Any], AbstractContextManager[Any]],
-        read_range: Callable[[str, int, int, int], Awaitable[list[Incoming]]],
+        read_range: ReadRange,
     ) -> None:
         self.stage = stage
         self.read_range = read_range  # a partition's messages first..last (broker/range_reader.py)
@@ -129,30 +130,16 @@ class SiteBatches:
 
     async def with_gaps_filled(self, events: list[Any]) -> list[Any]:
         """The batch with whatever Faust skipped before it read from the broker, in place
-        (as streams/study_batches.py does for milestones); each message read stands in the
-        batch with the Faust event after it, which table access needs."""
-        gaps = self.progress.gaps((e.message.partition, e.message.offset) for e in events)
+        (streams/gaps.py); each message read stands in the batch with the Faust event after
+        it, which table access needs."""
+        filled = await with_gaps_filled(
+            events,
+            self.progress,
+            self.read_range,
+            message_of=lambda event: event.message,
+            stand_in=Refetched,
+        )
         self.progress.processed_up_to((e.message.partition, e.message.offset) for e in events)
-        if not gaps:
-            return events
-        filled: list[Any] = []
-        for event in events:
-            message = event.message
-            first = gaps.get((message.partition, message.offset))
-            if first is not None:
-                missing = await self.read_range(
-                    message.topic, message.partition, first, message.offset - 1
-                )
-                log.warning(
-                    "site-clocks partition %d: offsets %d..%d were not handed to the agent; "
-                    "read %d messages there from the broker",
-                    message.partition,
-                    first,
-                    message.offset - 1,
-                    len(missing),
-                )
-                filled += [Refetched(m, event) for m in missing]
-            filled.append(event)
         return filled
 
     def forget(self) -> None:

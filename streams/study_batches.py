@@ -21,6 +21,7 @@ from broker.publisher import SentBatch, delivered
 from broker.topics import TopicNames, TopicSpec
 from core.time import Calendar
 from streams.day_ticks import read_study_tick
+from streams.gaps import ReadRange, with_gaps_filled
 from streams.outbox import Outboxes
 from streams.progress import Progress
 from streams.sponsor_topics import SponsorTopics
@@ -58,7 +59,7 @@ class StudyBatches:
         ensure_topic: Callable[[TopicSpec], Awaitable[Any]],
         table_writes: Callable[[], Writes],
         enter: Callable[[Any], AbstractContextManager[Any]],
-        read_range: Callable[[str, int, int, int], Awaitable[list[Incoming]]],
+        read_range: ReadRange,
     ) -> None:
         self.topics = topics
         self.stage = stage
@@ -113,30 +114,18 @@ class StudyBatches:
     async def with_gaps_filled(
         self, incoming: list[Incoming], progress: Progress | None = None
     ) -> list[Incoming]:
-        """The batch with whatever Faust skipped before it read from the broker, in place:
-        faust-streaming can skip messages of a partition a worker keeps across a rebalance,
-        and the commit of later offsets would then lose them for good. `progress` is where
-        the topic's offsets are followed (the milestones' by default)."""
-        progress = progress or self.progress
-        gaps = progress.gaps((m.partition, m.offset) for m in incoming)
-        if progress is not self.progress:  # milestones are marked once processed
+        """The batch with whatever Faust skipped before it read from the broker, in place
+        (streams/gaps.py). `progress` follows the topic's offsets: the milestones' by
+        default, which are marked once processed; others are marked at once."""
+        filled = await with_gaps_filled(
+            incoming,
+            progress or self.progress,
+            self.read_range,
+            message_of=lambda message: message,
+            stand_in=lambda read, _: read,
+        )
+        if progress is not None:
             progress.processed_up_to((m.partition, m.offset) for m in incoming)
-        if not gaps:
-            return incoming
-        filled: list[Incoming] = []
-        for message in incoming:
-            first = gaps.get((message.partition, message.offset))
-            if first is not None:
-                missing = await self.read_range(
-                    message.topic, message.partition, first, message.offset - 1
-                )
-                log.warning(
-                    "%s partition %d: offsets %d..%d were not handed to the agent; "
-                    "read %d messages there from the broker",
-                    message.topic, message.partition, first, message.offset - 1, len(missing),
-                )
-                filled += missing
-            filled.append(message)
         return filled
 
     async def sweep(self, partition: int, as_of: date, event: Any) -> None:
