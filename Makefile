@@ -56,7 +56,7 @@ ops-tools: ## promtool and amtool from Debian's prometheus packages (installed w
 ops-check: ops-tools ## Prometheus config and rule unit tests, Alertmanager config and routing
 	bash deploy/ops-check.sh
 
-test: lint typecheck unit ops-check ## everything CI runs: lint, types, unit tests, integration tests on a real broker
+test: lint typecheck unit ops-check ## lint, types, unit tests, then tests on a secured and a plain real broker (CI adds fuzz, faults)
 	@# a fresh, empty test broker every run
 	$(TEST_KAFKA_ENV) $(KAFKA) down
 	rm -rf $(TEST_KAFKA_DATA)
