@@ -109,27 +109,8 @@ authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
 allow.everyone.if.no.acl.found=false
 super.users=User:$ADMIN_USER;User:$CONTROLLER_USER
 
-log.dirs=$LOG_DIRS
-
-num.partitions=1
-default.replication.factor=1
-offsets.topic.replication.factor=1
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
-min.insync.replicas=1
-group.initial.rebalance.delay.ms=0
-
-# As the plain broker (Faust relies on it); a client still needs CREATE to auto-create.
-auto.create.topics.enable=true
-delete.topic.enable=true
-
-num.network.threads=2
-num.io.threads=4
-num.recovery.threads.per.data.dir=1
-log.retention.hours=168
 EOF
+    single_node_properties >>"$PROPS_FILE"  # deploy/kafka/kafka.sh
 }
 
 describe_secure() {
