@@ -13,6 +13,9 @@ from core.errors import SetupmonError
 from core.settings import Settings, settings_help
 from core.time import LiveCalendar
 from events.validation import DATE_PATTERN
+from setupmon.access_command import add_access_parser
+from setupmon.import_command import add_import_parser
+from setupmon.report_command import add_report_parsers
 
 DEFAULT_SITES = Path(__file__).resolve().parent.parent / "deploy" / "sites" / "sample-sites.csv"
 
@@ -108,7 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     watch.add_argument("--from-beginning", action="store_true")
     watch.set_defaults(handler=_run_watch)
 
-    _add_access_parser(commands)
+    add_access_parser(commands)
+    add_import_parser(commands)
+    add_report_parsers(commands)
 
     config = commands.add_parser(
         "config",
@@ -118,63 +123,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     config.set_defaults(handler=_run_config)
     return parser
-
-
-ROLES = ("sponsor", "producer", "worker", "notifier")
-
-
-def _add_access_parser(commands: argparse._SubParsersAction) -> None:
-    access = commands.add_parser(
-        "access",
-        help="add, list and revoke the users of a secured broker and their ACLs",
-        description="Connects with SETUPMON_* settings as an administrator (a super user). "
-        "A sponsor reads setup.sponsor.<id>.study-status only; a producer writes "
-        "setup.milestones only; see README 'Security' for every ACL.",
-    )
-    actions = access.add_subparsers(dest="access_command", metavar="ACTION", required=True)
-    add = actions.add_parser(
-        "add",
-        help="create or update a user and its ACLs",
-        description="ROLE NAME: sponsor SPONSOR_ID (user sponsor.<id>), producer NAME "
-        "(user producer.<name>), worker USER or notifier USER. The password comes from "
-        "--password-file, or is generated into it when the file does not exist.",
-    )
-    add.add_argument("role", choices=ROLES)
-    add.add_argument("name")
-    add.add_argument("--password-file", type=Path, required=True, metavar="FILE")
-    add.set_defaults(handler=_run_access_add)
-    revoke = actions.add_parser(
-        "revoke",
-        help="delete a user's ACLs (refused at once) and its login",
-    )
-    revoke.add_argument("role", choices=ROLES)
-    revoke.add_argument("name")
-    revoke.set_defaults(handler=_run_access_revoke)
-    listing = actions.add_parser("list", help="every user and every ACL")
-    listing.set_defaults(handler=_run_access_list)
-
-
-def _run_access_add(args: argparse.Namespace) -> int:
-    from broker.acls import Role
-    from setupmon.access import add
-
-    print(add(Settings.from_env(), Role(args.role), args.name, args.password_file))
-    return 0
-
-
-def _run_access_revoke(args: argparse.Namespace) -> int:
-    from broker.acls import Role
-    from setupmon.access import revoke
-
-    print(revoke(Settings.from_env(), Role(args.role), args.name))
-    return 0
-
-
-def _run_access_list(args: argparse.Namespace) -> int:
-    from setupmon.access import listing
-
-    print(listing(Settings.from_env()))
-    return 0
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:

@@ -1,0 +1,1 @@
+"""Board reports and published performance data (`setupmon report`, `setupmon publish`); pure."""
