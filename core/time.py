@@ -99,6 +99,17 @@ def event_day(recorded_day: date, today: date) -> date:
     return min(recorded_day, today)
 
 
+def add_days(day: date, days: int) -> date:
+    """`day + timedelta(days)`, held at the ends of the calendar instead of overflowing.
+
+    The contract accepts any real date, 0001-01-01 to 9999-12-31; a due date or window edge
+    past either end must not crash the stream (a clock started 9999-12-01 is due 9999-12-31)."""
+    try:
+        return day + timedelta(days)
+    except OverflowError:
+        return date.max if days > 0 else date.min
+
+
 @dataclass(frozen=True, slots=True)
 class AlertHorizon:
     """Alerts judged as of a day more than `days` before today describe history being

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from enum import StrEnum
+
+from core.time import add_days
 
 
 class Kpi(StrEnum):
@@ -90,9 +92,9 @@ def next_change(clock: Clock) -> date | None:
     if clock.start_date is None:
         return None
     if clock.state is ClockState.RUNNING:
-        return clock.start_date + timedelta(-(-3 * clock.limit_days // 4))
+        return add_days(clock.start_date, -(-3 * clock.limit_days // 4))
     if clock.state is ClockState.AT_RISK:
-        return clock.start_date + timedelta(clock.limit_days + 1)
+        return add_days(clock.start_date, clock.limit_days + 1)
     return None
 
 
@@ -127,7 +129,7 @@ class Clock:
 
     @property
     def due_date(self) -> date | None:
-        return None if self.start_date is None else self.start_date + timedelta(self.limit_days)
+        return None if self.start_date is None else add_days(self.start_date, self.limit_days)
 
     @property
     def key(self) -> str:

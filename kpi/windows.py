@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import date
 from statistics import median
 
+from core.time import add_days
 from kpi.clocks import SITE_KPIS, Clock, ClockState
 
 WINDOW_DAYS = {"90d": 90, "365d": 365}
@@ -14,7 +15,7 @@ OPEN_COUNTED = (ClockState.RUNNING, ClockState.AT_RISK, ClockState.BREACHED)
 
 def window_summary(clocks: Iterable[Clock], as_of: date, days: int) -> dict[str, dict[str, object]]:
     """Clocks that stopped in `(as_of - days, as_of]`, per site-level KPI."""
-    earliest = as_of - timedelta(days)
+    earliest = add_days(as_of, -days)
     elapsed: dict[str, list[int]] = {kpi.value: [] for kpi in SITE_KPIS}
     met = dict.fromkeys(elapsed, 0)
     missed = dict.fromkeys(elapsed, 0)

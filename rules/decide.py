@@ -24,8 +24,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
+from core.time import add_days
 from kpi.clocks import Clock, ClockState, limit_days
 from rules.ids import AlertFacets, AlertId, AlertKind, ClockId
 from rules.record import AlertRecord
@@ -161,7 +162,7 @@ def decide_alerts(
             Alert(
                 AlertId(identity, AlertKind.CLEARED, episode.number),
                 sponsor_id,
-                identity.start_date + timedelta(limit),
+                add_days(identity.start_date, limit),
                 stop_date=None,
                 elapsed_days=None,
                 limit_days=limit,

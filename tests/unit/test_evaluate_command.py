@@ -306,3 +306,23 @@ def test_leap_day_as_of_is_accepted(tmp_path: Path, capsys: pytest.CaptureFixtur
     # 2024-01-30 -> 02-29 = 1 + 29 = 30 days
     document = evaluate(path, "2024-02-29", capsys)
     assert clock(document, "CPMS-1", "combined_review")["elapsed_days"] == 30
+
+
+def test_dates_at_the_ends_of_the_calendar_evaluate_without_overflow(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The contract accepts any real date; a due date past 9999-12-31 used to crash evaluate
+    # (and the stream) with OverflowError. It is held at the calendar's last day instead.
+    path = write(
+        tmp_path,
+        [
+            line("regulatory_submitted", "9999-12-01"),
+            line("hra_approved", "9999-12-02"),
+            line("site_selected", "9999-12-03", site="RGT"),
+        ],
+    )
+    document = evaluate(path, "9999-12-20", capsys)
+    assert clock(document, "CPMS-1", "study_setup")["due_date"] == "9999-12-31"
+    site_open = clock(document, "CPMS-1", "site_open", "RGT")
+    assert (site_open["state"], site_open["elapsed_days"]) == ("running", 17)
+    assert site_open["due_date"] == "9999-12-31"

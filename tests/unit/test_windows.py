@@ -230,3 +230,11 @@ def test_windows_from_engine_clocks_across_studies() -> None:
     first = window(site_kpis("RGT", "London", clocks, AS_OF), "90d")
     # both stops are after 2024-01-01; 1 / 2 = 0.5; median of 26, 45 = 35.5
     assert first == {"met": 1, "missed": 1, "compliance": 0.5, "median_days": 35.5}
+
+
+def test_windows_at_the_start_of_the_calendar_do_not_overflow() -> None:
+    # as_of - 365 days is before 0001-01-01: the window starts at the calendar's first day
+    stopped = date(1, 1, 3)
+    result = site_kpis("RGT", "London", [met(stopped, elapsed=1)], as_of=date(1, 1, 5))
+    assert window(result, "365d")["met"] == 1
+    assert window(result, "90d")["met"] == 1
