@@ -32,6 +32,7 @@ from alerts.ledger import (
 )
 from alerts.notice import Notice, compose
 from alerts.region_contacts import read_region_contacts
+from alerts.shutdown import CLIENT_STOP_SECONDS, within
 from broker.client import client_options, ensure_topics
 from broker.site_registry import UNKNOWN_REGION, SiteRegistry
 from broker.topic_view import TopicView
@@ -91,22 +92,25 @@ class Notifier:
             len(self.sites.records),
             len(self.ledger.records),
         )
+        uncommitted = False  # read since the last commit (a commit waits for a live broker)
         try:
             while not stop.is_set():
                 batches = await consumer.getmany(timeout_ms=300)
                 for records in batches.values():
+                    uncommitted = uncommitted or bool(records)
                     for record in records:
                         alert = self._read_alert(record.value)
                         if alert is not None:
                             self.queue(alert)
                 if self._digest_due():
                     await self.flush()
-                if not self.pending:
+                if uncommitted and not self.pending:
                     await consumer.commit()
+                    uncommitted = False
                 await self.escalate()
         finally:
-            await consumer.stop()
-            await self.producer.stop()
+            await within(consumer.stop(), CLIENT_STOP_SECONDS, "stopping the alert consumer")
+            await within(self.producer.stop(), CLIENT_STOP_SECONDS, "stopping the producer")
             await self.channels.close()
             for task in readers:
                 task.cancel()

@@ -197,8 +197,11 @@ def _run_notify(args: argparse.Namespace) -> int:
     import signal
 
     from alerts.notifier import Notifier
+    from alerts.shutdown import run_until_stopped
+    from core.logs import limit_repeats
     from core.time import parse_calendar
 
+    limit_repeats()  # aiokafka logs each reconnect to a lost broker: once a minute is enough
     settings = Settings.from_env()
     notifier = Notifier(settings, parse_calendar(settings.calendar))
 
@@ -207,7 +210,7 @@ def _run_notify(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        await notifier.run(stop)
+        await run_until_stopped(notifier.run(stop), stop)
 
     asyncio.run(main())
     return 0

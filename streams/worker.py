@@ -9,6 +9,7 @@ import faust
 
 from broker.client import ensure_topics
 from broker.topics import TopicNames
+from core.logs import limit_repeats
 from core.settings import Settings
 from core.time import parse_calendar
 from streams.app import SetupmonWorker
@@ -24,4 +25,5 @@ def run_worker(settings: Settings, *, loglevel: str = "warning") -> None:
     # Faust's terminal spinner sets the root logger to DEBUG, so every debug call of aiokafka
     # and Faust builds a log record that no handler prints (a tenth of a busy worker's time).
     runner.spinner = None
+    limit_repeats()  # aiokafka logs each reconnect to a lost broker: once a minute is enough
     runner.execute_from_commandline()
