@@ -35,6 +35,7 @@ RFC3339_PATTERN = re.compile(
 REQUIRED_FIELDS = ("event_id", "study_id", "milestone", "date", "recorded_at", "source")
 OPTIONAL_FIELDS = ("site_id", "retract", "attributes")
 KNOWN_FIELDS = frozenset(REQUIRED_FIELDS + OPTIONAL_FIELDS)
+MILESTONE_NAMES = frozenset(kind.value for kind in MilestoneKind)
 ATTRIBUTE_TYPES: dict[str, type] = {
     "sponsor_id": str,
     "title": str,
@@ -99,7 +100,9 @@ def validate_event(raw: bytes) -> Milestone | Rejection:
             RejectReason.NOT_OBJECT, f"expected a JSON object, got {type(data).__name__}"
         )
     milestone_name = data.get("milestone")
-    readable = milestone_name if milestone_name in MilestoneKind.__members__.values() else None
+    # a str check first: a JSON list or object is not hashable, so not a set member
+    known = isinstance(milestone_name, str) and milestone_name in MILESTONE_NAMES
+    readable = milestone_name if known else None
     try:
         return _check(data)
     except _Invalid as exc:
