@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +23,9 @@ from broker.messages import Outgoing
 from broker.partitions import partition_for
 
 MAX_BATCH_BYTES = 512 * 1024  # under the broker's default message.max.bytes (1 MiB)
+# The most a record adds to a batch beyond its key and value: its length, attributes,
+# timestamp and offset deltas, key and value lengths and header count (varints, at most).
+RECORD_OVERHEAD_BYTES = 5 + 1 + 10 + 5 + 5 + 5 + 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +101,51 @@ class Publisher:
                 count += 1
             future = await producer.send_batch(batch, topic, partition=partition)
             sent.append(SentBatch(topic, partition, count, future))
+        return sent
+
+    async def send_whole(self, groups: Iterable[Sequence[Outgoing]]) -> list[SentBatch]:
+        """Like `send`, but each group lands in ONE record batch, which the broker appends
+        whole or not at all: a group is never half-published. A group is one key's records
+        (all go to the partition of its first record); a group starts a new batch when it
+        does not fit in the current one, and only a group larger than a whole batch
+        (MAX_BATCH_BYTES) is split over several, in order."""
+        producer = await self.start()
+        open_batches: dict[tuple[str, int], tuple[Any, int]] = {}  # -> (batch, records in it)
+        sent: list[SentBatch] = []
+        for group in groups:
+            if not group:
+                continue
+            first = group[0]
+            partition = first.partition
+            if partition is None:
+                count = await self._partition_count(producer, first.topic)
+                partition = partition_for(first.key, count) if first.key else 0
+            where = (first.topic, partition)
+            batch, count = open_batches.get(where) or (producer.create_batch(), 0)
+            needed = sum(
+                len(out.key or b"") + len(out.value or b"") + RECORD_OVERHEAD_BYTES
+                for out in group
+            )
+            if count and batch.size() + needed > MAX_BATCH_BYTES:
+                future = await producer.send_batch(batch, where[0], partition=partition)
+                sent.append(SentBatch(where[0], partition, count, future))
+                batch, count = producer.create_batch(), 0
+            for out in group:
+                if batch.append(key=out.key, value=out.value, timestamp=None) is None:
+                    # only a group larger than one batch gets here
+                    future = await producer.send_batch(batch, where[0], partition=partition)
+                    sent.append(SentBatch(where[0], partition, count, future))
+                    batch, count = producer.create_batch(), 0
+                    if batch.append(key=out.key, value=out.value, timestamp=None) is None:
+                        raise ValueError(
+                            f"a {out.topic} message larger than {MAX_BATCH_BYTES} bytes"
+                        )
+                count += 1
+            open_batches[where] = (batch, count)
+        for (topic, partition), (batch, count) in open_batches.items():
+            if count:
+                future = await producer.send_batch(batch, topic, partition=partition)
+                sent.append(SentBatch(topic, partition, count, future))
         return sent
 
     async def _partition_count(self, producer: AIOKafkaProducer, topic: str) -> int:

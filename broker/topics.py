@@ -61,6 +61,11 @@ class TopicNames:
         """The notifier's ledger of what reached whom (compacted)."""
         return f"{self.prefix}.alerts.deliveries"
 
+    @property
+    def imports(self) -> str:
+        """`setupmon import`'s ledger of what it published for each export cell (compacted)."""
+        return f"{self.prefix}.imports"
+
     def sponsor_status(self, sponsor_id: str) -> str:
         return f"{self.prefix}.sponsor.{sponsor_id}.study-status"
 
@@ -94,6 +99,7 @@ class TopicNames:
             TopicSpec(self.site_clocks, p, compacted=False),
             TopicSpec(self.undeliverable, p, compacted=False),
             TopicSpec(self.deliveries, p, compacted=True),
+            TopicSpec(self.imports, p, compacted=True),
         ]
 
     def sponsor_spec(self, sponsor_id: str) -> TopicSpec:
