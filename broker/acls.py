@@ -8,6 +8,8 @@ anything else:
   `<prefix>.sponsor.<id>.*` (the `.` ends the id, which has none, so sponsor `acme` gets
   no group of sponsor `acme-2`);
 - a **producer** (a trust's or a national system) writes `<prefix>.milestones`, nothing else;
+- an **importer** (`setupmon import` of EDGE and CPMS exports) writes `<prefix>.milestones`
+  and reads and writes the import ledger `<prefix>.imports`, nothing else;
 - the **worker** reads its inputs, writes its outputs, creates sponsor topics, and owns
   the Faust group and internal topics named after the app ID (`<app_id>-...-changelog`);
 - the **notifier** reads alerts, sites, study status and its ledger, writes its ledger and
@@ -27,6 +29,7 @@ READ, WRITE, CREATE, DESCRIBE = "READ", "WRITE", "CREATE", "DESCRIBE"
 class Role(StrEnum):
     SPONSOR = "sponsor"
     PRODUCER = "producer"
+    IMPORTER = "importer"
     WORKER = "worker"
     NOTIFIER = "notifier"
 
@@ -54,9 +57,9 @@ def _group(name: str, *, prefixed: bool = False) -> list[Grant]:
 
 
 def user_name(role: Role, name: str) -> str:
-    """The SASL user of a sponsor (`sponsor.<id>`) or producer (`producer.<name>`); a worker
-    or notifier is named by the operator as it is."""
-    if role in (Role.SPONSOR, Role.PRODUCER):
+    """The SASL user of a sponsor (`sponsor.<id>`), producer (`producer.<name>`) or importer
+    (`importer.<name>`); a worker or notifier is named by the operator as it is."""
+    if role in (Role.SPONSOR, Role.PRODUCER, Role.IMPORTER):
         return f"{role.value}.{name}"
     return name
 
@@ -76,6 +79,9 @@ def grants(role: Role, name: str, topics: TopicNames, app_id: str) -> list[Grant
     if role is Role.PRODUCER:
         # a producer's idempotence needs WRITE on the topic only (Kafka >= 2.8, KIP-679)
         return _topic(t.milestones, WRITE, DESCRIBE)
+    if role is Role.IMPORTER:
+        # the ledger is read in full with assigned partitions: no consumer group to grant
+        return [*_topic(t.milestones, WRITE, DESCRIBE), *_topic(t.imports, READ, WRITE, DESCRIBE)]
     if role is Role.WORKER:
         return [
             # `setupmon worker` checks every fixed topic exists before it starts

@@ -7,6 +7,7 @@ import ssl
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import errors as kafka_errors
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from aiokafka.helpers import create_ssl_context
@@ -83,14 +84,30 @@ async def ensure_topics(
             for spec in wanted
         ]
         try:
-            await admin.create_topics(new_topics)
+            response = await admin.create_topics(new_topics)
         except TopicAlreadyExistsError:
             pass  # another worker created them first
+        else:
+            _raise_refusals(response.topic_errors)
     finally:
         await admin.close()
     if wait_for_leaders:
         await _leaders_answer(settings, wanted)
     return [spec.name for spec in wanted]
+
+
+def _raise_refusals(topic_errors: list[tuple[Any, ...]]) -> None:
+    """CreateTopics answers per topic and aiokafka raises none of it: a refusal (no CREATE
+    ACL, a replication factor the cluster cannot meet) would otherwise surface 30 s later as
+    partitions without a leader."""
+    refused = [
+        f"{row[0]}: {kafka_errors.for_code(row[1]).__name__}"
+        + (f" ({row[2]})" if len(row) > 2 and row[2] else "")
+        for row in topic_errors
+        if row[1] not in (0, TopicAlreadyExistsError.errno)
+    ]
+    if refused:
+        raise SetupmonError("the broker refused to create " + "; ".join(refused))
 
 
 async def _leaders_answer(settings: Settings, specs: list[TopicSpec]) -> None:

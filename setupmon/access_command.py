@@ -7,7 +7,7 @@ from pathlib import Path
 
 from core.settings import Settings
 
-ROLES = ("sponsor", "producer", "worker", "notifier")
+ROLES = ("sponsor", "producer", "importer", "worker", "notifier")
 
 
 def add_access_parser(commands: argparse._SubParsersAction) -> None:
@@ -16,14 +16,16 @@ def add_access_parser(commands: argparse._SubParsersAction) -> None:
         help="add, list and revoke the users of a secured broker and their ACLs",
         description="Connects with SETUPMON_* settings as an administrator (a super user). "
         "A sponsor reads setup.sponsor.<id>.study-status only; a producer writes "
-        "setup.milestones only; see README 'Security' for every ACL.",
+        "setup.milestones only; an importer also keeps setup.imports; see README 'Security' "
+        "for every ACL.",
     )
     actions = access.add_subparsers(dest="access_command", metavar="ACTION", required=True)
     add = actions.add_parser(
         "add",
         help="create or update a user and its ACLs",
         description="ROLE NAME: sponsor SPONSOR_ID (user sponsor.<id>), producer NAME "
-        "(user producer.<name>), worker USER or notifier USER. The password comes from "
+        "(user producer.<name>), importer NAME (user importer.<name>), worker USER or "
+        "notifier USER. The password comes from "
         "--password-file, or is generated into it when the file does not exist.",
     )
     add.add_argument("role", choices=ROLES)

@@ -91,7 +91,7 @@ class Deployment:
         done = self.setupmon("access", "add", role, name, "--password-file", str(password_file))
         assert done.returncode == 0, done.stderr
         SECRETS_SEEN.add(password_file.read_text().strip())
-        user = name if role in ("worker", "notifier") else f"{role}.{name}"
+        user = name if role in ("worker", "notifier") else f"{role}.{name}"  # user_name
         env = {**connection_env(user, password_file), **self.base}
         return Settings.from_env(env), env
 

@@ -73,3 +73,14 @@ def test_user_names(role: Role, name: str, user: str) -> None:
 def test_a_name_that_would_blur_a_prefix_is_refused(name: str) -> None:
     with pytest.raises(InputError):
         check_name(Role.SPONSOR, name)
+
+
+def test_an_importer_writes_milestones_and_keeps_its_ledger_only() -> None:
+    assert user_name(Role.IMPORTER, "rdo-rgt") == "importer.rdo-rgt"
+    assert sorted(grants(Role.IMPORTER, "rdo-rgt", TOPICS, "setupmon")) == [
+        Grant("topic", "setup.imports", False, "DESCRIBE"),
+        Grant("topic", "setup.imports", False, "READ"),
+        Grant("topic", "setup.imports", False, "WRITE"),
+        Grant("topic", "setup.milestones", False, "DESCRIBE"),
+        Grant("topic", "setup.milestones", False, "WRITE"),
+    ]

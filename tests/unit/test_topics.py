@@ -7,8 +7,9 @@ from dataclasses import replace
 
 import pytest
 
-from broker.client import ssl_context
+from broker.client import _raise_refusals, ssl_context
 from broker.topics import TopicNames
+from core.errors import SetupmonError
 from core.settings import Settings
 
 TOPICS = TopicNames("setup", 6)
@@ -39,3 +40,9 @@ def test_plaintext_has_no_tls_and_ssl_verifies_the_broker() -> None:
     context = ssl_context(replace(base, security_protocol="SASL_SSL", ssl_cafile=""))
     assert context is not None
     assert context.verify_mode is ssl.CERT_REQUIRED and context.check_hostname
+
+
+def test_a_topic_the_broker_refuses_to_create_is_an_error_naming_it() -> None:
+    _raise_refusals([("setup.imports", 36, None), ("setup.alerts", 0, None)])  # exists, made
+    with pytest.raises(SetupmonError, match=r"setup\.imports: TopicAuthorizationFailedError"):
+        _raise_refusals([("setup.imports", 29, "Authorization failed."), ("setup.alerts", 0, None)])
