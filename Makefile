@@ -17,7 +17,7 @@ BENCH_KAFKA_ENV := KAFKA_PORT=29092 KAFKA_CONTROLLER_PORT=29093 KAFKA_DATA_DIR=$
 
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: help setup run lint typecheck unit integration ops-tools ops-check test bench kafka-up kafka-down clean
+.PHONY: help setup run lint typecheck unit integration ops-tools ops-check report-tools sample-report test bench kafka-up kafka-down clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -43,7 +43,7 @@ typecheck: setup ## mypy
 unit: setup ## unit tests (no broker)
 	$(PY) -m pytest tests/unit -q
 
-integration: setup ops-tools ## integration tests against the test broker (start it with `make test` or by hand)
+integration: setup ops-tools report-tools ## integration tests against the test broker (start it with `make test` or by hand)
 	$(TEST_ENV) $(PY) -m pytest tests/integration -q -m integration
 
 ops-tools: ## promtool and amtool from Debian's prometheus packages (installed when missing)
@@ -53,10 +53,21 @@ ops-tools: ## promtool and amtool from Debian's prometheus packages (installed w
 	    --no-install-recommends prometheus prometheus-alertmanager >/dev/null; \
 	fi
 
+report-tools: ## headless Chromium and DejaVu fonts from Debian, for report PDFs and their tests (installed when missing)
+	@if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null \
+	    || ! dpkg -s fonts-dejavu-core >/dev/null 2>&1; then \
+	  echo "installing Debian's chromium and fonts-dejavu-core (setupmon report's PDF)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
+	    --no-install-recommends chromium fonts-dejavu-core >/dev/null; \
+	fi
+
+sample-report: setup report-tools ## the README's sample: simulator data -> England and trust reports, open data, docs/sample-report.png
+	$(PY) -m bench.sample_report
+
 ops-check: ops-tools ## Prometheus config and rule unit tests, Alertmanager config and routing
 	bash deploy/ops-check.sh
 
-test: lint typecheck unit ops-check ## lint, types, unit tests, then tests on a secured and a plain real broker (CI adds fuzz, faults)
+test: lint typecheck unit ops-check report-tools ## lint, types, unit tests, then tests on a secured and a plain real broker (CI adds fuzz, faults)
 	@# a fresh, empty test broker every run
 	$(TEST_KAFKA_ENV) $(KAFKA) down
 	rm -rf $(TEST_KAFKA_DATA)
@@ -69,6 +80,14 @@ bench: setup ## throughput of a worker against a raw aiokafka consumer, in one r
 	rm -rf $(BENCH_KAFKA_DATA)
 	$(BENCH_KAFKA_ENV) $(KAFKA) up
 	status=0; SETUPMON_BOOTSTRAP_SERVERS=127.0.0.1:29092 $(PY) -m bench.throughput || status=$$?; \
+	  $(BENCH_KAFKA_ENV) $(KAFKA) down; exit $$status
+
+.PHONY: bench-import
+bench-import: setup ## `setupmon import` of a generated 100,000-row EDGE export on a fresh bench broker
+	$(BENCH_KAFKA_ENV) $(KAFKA) down
+	rm -rf $(BENCH_KAFKA_DATA)
+	$(BENCH_KAFKA_ENV) $(KAFKA) up
+	status=0; SETUPMON_BOOTSTRAP_SERVERS=127.0.0.1:29092 $(PY) -m bench.import_rows || status=$$?; \
 	  $(BENCH_KAFKA_ENV) $(KAFKA) down; exit $$status
 
 .PHONY: fuzz
