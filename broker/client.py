@@ -137,10 +137,17 @@ async def _leaders_answer(settings: Settings, specs: list[TopicSpec]) -> None:
 
 
 async def partition_count(settings: Settings, topic: str) -> int:
-    """How many partitions a topic has (0 when it does not exist)."""
+    """How many partitions a topic has (0 when it does not exist).
+
+    The topic is looked for in the topic list first: describing a missing topic is a metadata
+    request for it, which a broker with `auto.create.topics.enable` (Kafka's default) answers
+    by creating it with the broker's defaults (one partition, delete policy, 7-day retention):
+    a compacted ledger or status topic made that way loses its records a week later."""
     admin = AIOKafkaAdminClient(**client_options(settings))
     try:
         await admin.start()
+        if topic not in set(await admin.list_topics()):
+            return 0
         described = await admin.describe_topics([topic])
     except KafkaError as exc:
         raise KafkaUnavailable(f"cannot describe {topic}: {exc}") from exc
