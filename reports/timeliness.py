@@ -6,25 +6,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from statistics import median
 
+from events.milestones import MilestoneKind
 from reports.inputs import EntryDelay, SiteInfo
 from reports.scope import Period, Scope
 from reports.stats import percentile, share
 
-# The contract's milestones, in the order a study goes through them.
-MILESTONE_ORDER = (
-    "study_registered",
-    "regulatory_submitted",
-    "regulatory_approved",
-    "hra_approved",
-    "site_invited",
-    "site_selected",
-    "site_confirmed",
-    "site_opened",
-    "first_participant_consented",
-    "first_participant_recruited",
-    "site_withdrawn",
-    "site_closed",
-)
+# The contract's milestones, in the order a study goes through them (the enum's order).
+MILESTONE_ORDER = tuple(kind.value for kind in MilestoneKind)
 ALL_MILESTONES = "all"
 
 
