@@ -6,86 +6,27 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from html import escape
-from itertools import count
 
-NHS_BLUE, DARK_BLUE, LIGHT_BLUE, GREY, WARM_YELLOW, RED = (
-    "#005EB8",
-    "#003087",
-    "#41B6E6",
-    "#768692",
-    "#FFB81C",
-    "#DA291C",
+from reports.chart_frame import (
+    BOTTOM,
+    GREY,
+    HEIGHT,
+    LEFT,
+    NHS_BLUE,
+    RED,
+    REFERENCE_MARGIN,
+    RIGHT,
+    SERIES_COLOURS,
+    TOP,
+    WIDTH,
+    axis,
+    days_axis,
+    legend,
+    nice_max,
+    open_svg,
+    percent_axis,
+    ticks,
 )
-SERIES_COLOURS = (NHS_BLUE, LIGHT_BLUE, DARK_BLUE, GREY)
-WIDTH, HEIGHT = 640, 260
-LEFT, RIGHT, TOP, BOTTOM = 48, 12, 28, 52  # margins round the plot area
-_ids = count(1)
-
-
-def percent_axis(value: float) -> str:
-    return f"{value * 100:.0f}%"
-
-
-def days_axis(value: float) -> str:
-    return f"{value:.0f}"
-
-
-def _open(title: str, desc: str, height: int = HEIGHT) -> tuple[str, str]:
-    """The <svg> start tag with its accessible name and description, and the closing tag."""
-    ident = f"chart{next(_ids)}"
-    head = (
-        f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" role="img" '
-        f'aria-labelledby="{ident}-t {ident}-d">'
-        f'<title id="{ident}-t">{escape(title)}</title><desc id="{ident}-d">{escape(desc)}</desc>'
-    )
-    return head, "</svg>"
-
-
-def _axis(
-    top: float,
-    scale: Callable[[float], float],
-    ticks: Sequence[float],
-    label: Callable[[float], str],
-    height: int = HEIGHT,
-) -> list[str]:
-    parts = [
-        f'<line x1="{LEFT}" y1="{top}" x2="{LEFT}" y2="{height - BOTTOM}" stroke="{GREY}"/>',
-        f'<line x1="{LEFT}" y1="{height - BOTTOM}" x2="{WIDTH - RIGHT}" '
-        f'y2="{height - BOTTOM}" stroke="{GREY}"/>',
-    ]
-    for tick in ticks:
-        y = scale(tick)
-        parts.append(
-            f'<line x1="{LEFT}" y1="{y:.1f}" x2="{WIDTH - RIGHT}" y2="{y:.1f}" '
-            f'stroke="#E8EDEE"/><text x="{LEFT - 6}" y="{y + 4:.1f}" '
-            f'text-anchor="end" class="tick">{escape(label(tick))}</text>'
-        )
-    return parts
-
-
-def _legend(names: Sequence[str], colours: Sequence[str]) -> str:
-    parts, x = [], LEFT
-    for name, colour in zip(names, colours, strict=False):
-        parts.append(
-            f'<rect x="{x}" y="8" width="10" height="10" fill="{colour}"/>'
-            f'<text x="{x + 14}" y="17" class="tick">{escape(name)}</text>'
-        )
-        x += 24 + 7 * len(name)
-    return "".join(parts)
-
-
-def _ticks(top_value: float, steps: int = 4) -> list[float]:
-    return [top_value * i / steps for i in range(steps + 1)]
-
-
-def _nice_max(value: float) -> float:
-    """A round axis maximum at or above `value`: 10, 20, 25, 50, 100, 200, 250, 500, ..."""
-    magnitude = 10.0
-    while True:
-        for factor in (1.0, 2.0, 2.5, 5.0):
-            if magnitude * factor >= value:
-                return magnitude * factor
-        magnitude *= 10
 
 
 def grouped_bars(
@@ -99,7 +40,7 @@ def grouped_bars(
 ) -> str:
     """Bars of values 0..top_value, grouped; each group may carry a target line. A missing
     value is written "no clocks" where its bar would be, never drawn as zero."""
-    head, tail = _open(title, desc)
+    head, tail = open_svg(title, desc)
     bottom = HEIGHT - BOTTOM
 
     def scale(v: float) -> float:
@@ -108,8 +49,8 @@ def grouped_bars(
     series = [name for name, _ in groups[0][1]] if groups else []
     parts = [
         head,
-        *_axis(TOP, scale, _ticks(top_value), value_label),
-        _legend(series, SERIES_COLOURS),
+        *axis(TOP, scale, ticks(top_value), value_label),
+        legend(series, SERIES_COLOURS),
     ]
     group_width = (WIDTH - LEFT - RIGHT) / max(len(groups), 1)
     for index, (label, values, target) in enumerate(groups):
@@ -133,11 +74,13 @@ def grouped_bars(
                 f'class="tick">{escape(value_label(value))}</text>'
             )
         if target is not None:
+            # the target's value goes under the group's name: over the bars it would collide
+            # with a bar's own value label whenever the two are close
             y = scale(target)
             parts.append(
                 f'<line x1="{x0 + 6:.1f}" y1="{y:.1f}" x2="{x0 + group_width - 6:.1f}" '
                 f'y2="{y:.1f}" stroke="{RED}" stroke-width="2" stroke-dasharray="6 3"/>'
-                f'<text x="{x0 + group_width - 6:.1f}" y="{y - 4:.1f}" text-anchor="end" '
+                f'<text x="{x0 + group_width / 2:.1f}" y="{bottom + 34}" text-anchor="middle" '
                 f'class="target">{escape(target_name)} {value_label(target)}</text>'
             )
         parts.append(
@@ -159,25 +102,30 @@ def lines(
 ) -> str:
     """One line per series over the x labels; a gap where a value is missing (no clocks)."""
     values = [v for _, vs in series for v in vs if v is not None]
-    top = top_value or _nice_max(max([*values, *(r for _, r in references), 1.0]) * 1.1)
-    head, tail = _open(title, desc)
+    top = top_value or nice_max(max([*values, *(r for _, r in references), 1.0]) * 1.1)
+    head, tail = open_svg(title, desc)
     bottom = HEIGHT - BOTTOM
 
     def scale(v: float) -> float:
         return bottom - (bottom - TOP) * min(v, top) / top
 
-    step = (WIDTH - LEFT - RIGHT) / max(len(x_labels), 1)
+    # reference names sit right of the plot, where no point or line can run over them
+    right = WIDTH - (REFERENCE_MARGIN if references else RIGHT)
+    step = (right - LEFT) / max(len(x_labels), 1)
     parts = [
         head,
-        *_axis(TOP, scale, _ticks(top), value_label),
-        _legend([name for name, _ in series], SERIES_COLOURS),
+        *axis(TOP, scale, ticks(top), value_label, right=right),
+        legend([name for name, _ in series], SERIES_COLOURS),
     ]
-    for name, level in references:
+    placed: list[float] = []
+    for name, level in sorted(references, key=lambda item: -item[1]):
         y = scale(level)
+        text_y = max([y + 4, *(p + 12 for p in placed)])  # close levels: names one under another
+        placed.append(text_y)
         parts.append(
-            f'<line x1="{LEFT}" y1="{y:.1f}" x2="{WIDTH - RIGHT}" y2="{y:.1f}" '
-            f'stroke="{RED}" stroke-dasharray="6 3"/><text x="{WIDTH - RIGHT}" '
-            f'y="{y - 4:.1f}" text-anchor="end" class="target">{escape(name)}</text>'
+            f'<line x1="{LEFT}" y1="{y:.1f}" x2="{right}" y2="{y:.1f}" '
+            f'stroke="{RED}" stroke-dasharray="6 3"/><text x="{right + 4}" '
+            f'y="{text_y:.1f}" class="target">{escape(name)}</text>'
         )
     for index, label in enumerate(x_labels):
         parts.append(
@@ -217,15 +165,19 @@ def histogram(
     figure_prefix: str,
 ) -> str:
     """Columns of counts; a line after bin `line_after` (the limit falls on that edge)."""
-    head, tail = _open(title, desc)
+    head, tail = open_svg(title, desc)
     bottom = HEIGHT - BOTTOM
-    top = _nice_max(max([*counts, 1]) * 1.1) if max([*counts, 0]) > 8 else 10.0
+    top = nice_max(max([*counts, 1]) * 1.1) if max([*counts, 0]) > 8 else 10.0
 
     def scale(v: float) -> float:
         return bottom - (bottom - TOP) * v / top
 
     step = (WIDTH - LEFT - RIGHT) / max(len(counts), 1)
-    parts = [head, *_axis(TOP, scale, _ticks(top, 5 if top == 10 else 4), days_axis)]
+    parts = [
+        head,
+        *axis(TOP, scale, ticks(top, 5 if top == 10 else 4), days_axis),
+        f'<text x="{LEFT - 6}" y="{TOP - 12}" text-anchor="end" class="label">clocks</text>',
+    ]
     for index, value in enumerate(counts):
         x, y = LEFT + index * step, scale(value)
         colour = NHS_BLUE if index <= line_after else GREY
@@ -262,10 +214,10 @@ def horizontal_bars(
     """Shares 0..1 as horizontal bars, one band per row (labels on the left fit long names)."""
     label_width, band = 200, 12 * max(len(series), 1) + 8
     height = TOP + band * len(rows) + 24
-    head, tail = _open(title, desc, height)
+    head, tail = open_svg(title, desc, height)
     scale_width = WIDTH - label_width - RIGHT - 40
-    parts = [head, _legend(series, SERIES_COLOURS)]
-    for tick in _ticks(1.0):
+    parts = [head, legend(series, SERIES_COLOURS)]
+    for tick in ticks(1.0):
         x = label_width + scale_width * tick
         parts.append(
             f'<line x1="{x:.1f}" y1="{TOP}" x2="{x:.1f}" y2="{height - 20}" '

@@ -31,7 +31,12 @@ def percent(value: float | None, *, none: str = NO_CLOCKS) -> str:
 
 def days(value: float | None) -> str:
     """Days as a whole number, halves rounded up (a median of 44 and 47 days reads "46")."""
-    return NOTHING if value is None else str(math.floor(value + 0.5))
+    return NOTHING if value is None else f"{math.floor(value + 0.5):,}"
+
+
+def number(count: int) -> str:
+    """A count with thousands separators, as a board paper writes it ("5,331")."""
+    return f"{count:,}"
 
 
 def clocks(count: int) -> str:
@@ -39,7 +44,7 @@ def clocks(count: int) -> str:
 
 
 def signed_days(value: int | None) -> str:
-    return NOTHING if value is None else f"{value:+d}"
+    return NOTHING if value is None else f"{value:+,d}"
 
 
 def day(value: date | None) -> str:
@@ -62,8 +67,25 @@ def kpi_short(kpi: str) -> str:
     return KPI_SHORT.get(kpi, kpi.replace("_", " "))
 
 
+# Words of milestone names written as acronyms, not capitalised ("HRA approved").
+ACRONYMS = {"hra": "HRA", "cpms": "CPMS", "nihr": "NIHR", "atimp": "ATIMP"}
+
+
 def milestone_name(milestone: str) -> str:
-    return "All milestones" if milestone == "all" else milestone.replace("_", " ").capitalize()
+    if milestone == "all":
+        return "All milestones"
+    words = milestone.split("_")
+    named = [ACRONYMS.get(word, word) for word in words]
+    if named[0] == words[0]:
+        named[0] = words[0].capitalize()
+    return " ".join(named)
+
+
+def site_name(name: str | None, site_id: str) -> str:
+    """A site's name with its ODS code once: registry names may already end in "(CODE)"."""
+    if not name or name == site_id:
+        return site_id
+    return name if name.endswith(f"({site_id})") else f"{name} ({site_id})"
 
 
 def flag_name(flag: str) -> str:

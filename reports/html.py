@@ -13,7 +13,7 @@ from reports.tables import exceptions_section, study_level_section, timeliness_s
 CSS = """
 :root { --blue: #005EB8; --dark: #003087; --grey: #425563; --pale: #E8EDEE; }
 body { font-family: Arial, "Helvetica Neue", Helvetica, sans-serif; color: #212B32;
-  margin: 0 auto; max-width: 60rem; padding: 0 1.5rem 2rem; line-height: 1.45; }
+  margin: 0 auto; max-width: 64rem; padding: 0 1.5rem 2rem; line-height: 1.45; }
 header { border-top: 0.6rem solid var(--blue); padding-top: 1rem; margin-bottom: 1.5rem; }
 header .org { color: var(--blue); font-weight: bold; letter-spacing: 0.02em; }
 h1 { color: var(--dark); font-size: 1.9rem; margin: 0.2rem 0; }
@@ -26,16 +26,25 @@ table { border-collapse: collapse; width: 100%; margin: 0.8rem 0 1.2rem; font-si
 caption { text-align: left; font-weight: bold; padding: 0.3rem 0; color: var(--grey); }
 th, td { border-bottom: 1px solid #D8DDE0; padding: 0.3rem 0.45rem; text-align: left;
   vertical-align: top; }
-thead th { background: var(--blue); color: #fff; font-weight: bold; }
+thead th { background: var(--blue); color: #fff; font-weight: bold; vertical-align: bottom; }
+th.num { text-align: right; }
+thead th.group { text-align: center; border-bottom: 1px solid #fff; }
+thead th.group, thead th.start { border-left: 1px solid #fff; }
+td.start { border-left: 1px solid #D8DDE0; }
 tbody th { font-weight: bold; }
+tbody th .sub { display: block; font-weight: normal; font-size: 0.9em; color: var(--grey); }
 td.good { color: #007F3B; font-weight: bold; } td.bad { color: #D5281B; font-weight: bold; }
 td.num, table.figures td { text-align: right; font-variant-numeric: tabular-nums; }
 tr.total th, tr.total td { border-top: 2px solid var(--grey); font-weight: bold; }
+table.figures { font-size: 0.85rem; }
+table.figures th, table.figures td { padding: 0.3rem 0.4rem; }
 table.list { font-size: 0.8rem; }
-td.date, table.figures td { white-space: nowrap; }
+td.date, td.state, th.id, table.figures td { white-space: nowrap; }
+@media screen { div.wide { overflow-x: auto; } }
 figure { margin: 0.5rem 0 1.5rem; }
 figcaption { font-size: 0.85rem; color: var(--grey); }
 svg.chart { width: 100%; height: auto; max-height: 18rem; display: block; }
+svg.chart.tall { max-height: none; max-width: 42rem; margin: 0 auto; }
 svg .tick { font-size: 11px; fill: #425563; } svg .label { font-size: 12px; fill: #212B32; }
 svg .target { font-size: 11px; fill: #DA291C; } svg .none { font-size: 11px; fill: #768692; }
 p.lead, ul.summary { font-size: 1.05rem; } dl.method dt { font-weight: bold; margin-top: 0.6rem; }
@@ -44,6 +53,10 @@ footer { margin-top: 2rem; font-size: 0.8rem; color: var(--grey); border-top: 1p
 @page { size: A4; margin: 14mm 12mm; }
 @media print {
   body { max-width: none; padding: 0; font-size: 10pt; }
+  h1 { font-size: 18pt; } h2 { font-size: 13pt; } p.lead, ul.summary { font-size: 10.5pt; }
+  table, table.figures { font-size: 8pt; } table.list { font-size: 7.5pt; }
+  table.figures th, table.figures td, table.list th, table.list td { padding: 0.2rem 0.25rem; }
+  td.state { white-space: normal; }
   section { break-before: page; }
   section#compliance { break-before: auto; }
   figure, svg, tr, caption, h2 { break-inside: avoid; }

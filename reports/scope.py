@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal
 
+from reports.formats import site_name
 from reports.inputs import SiteInfo
 
 UNKNOWN_REGION = "unknown"  # the contract's region of a site not in `setup.sites`
@@ -46,11 +47,9 @@ class Scope:
             named = next((s.region for s in sites.values() if s.region.casefold() == wanted), None)
             return f"{named or self.value} region"  # as the registry spells it
         site = sites.get(self.value or "")
-        return (
-            f"{site.name} ({site.site_id})"
-            if site and site.name != site.site_id
-            else f"Site {self.value}"
-        )
+        if site is None or site.name in ("", site.site_id):
+            return f"Site {self.value}"
+        return site_name(site.name, site.site_id)
 
 
 def region_of(site_id: str, sites: Mapping[str, SiteInfo]) -> str:

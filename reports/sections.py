@@ -9,34 +9,11 @@ from __future__ import annotations
 from html import escape
 
 from reports import charts
+from reports.chart_frame import days_axis, percent_axis
 from reports.figures import KpiCompliance, Report
-from reports.formats import clocks, days, kpi_name, kpi_short, month, percent
+from reports.formats import clocks, days, kpi_name, kpi_short, long_day, month, number, percent
+from reports.markup import cell, figure, grouped_head, head_row, section, wide
 from reports.stats import Tally
-
-
-def cell(text: str, figure: str | None = None, *, header: bool = False, css: str = "") -> str:
-    """One table cell; `figure` names the number for tests (`data-figure`)."""
-    tag = "th" if header else "td"
-    attributes = f' data-figure="{escape(figure)}"' if figure else ""
-    attributes += f' class="{css}"' if css else ""
-    attributes += ' scope="row"' if header else ""
-    return f"<{tag}{attributes}>{escape(text)}</{tag}>"
-
-
-def head_row(*names: str) -> str:
-    return (
-        "<thead><tr>"
-        + "".join(f'<th scope="col">{escape(n)}</th>' for n in names)
-        + "</tr></thead>"
-    )
-
-
-def section(ident: str, title: str, body: str) -> str:
-    return f'<section id="{ident}"><h2>{escape(title)}</h2>{body}</section>'
-
-
-def figure(svg: str, caption: str) -> str:
-    return f"<figure>{svg}<figcaption>{escape(caption)}</figcaption></figure>"
 
 
 def compliance_section(report: Report) -> str:
@@ -46,27 +23,33 @@ def compliance_section(report: Report) -> str:
         kpi = item.kpi
         rows.append(
             "<tr>"
-            + cell(kpi_name(kpi), header=True)
-            + cell(f"{item.limit_days} days")
-            + cell(percent(item.target))
-            + cell(percent(item.period.compliance), f"compliance.{kpi}.period", css=_mark(item))
-            + cell(str(item.period.met), f"met.{kpi}.period")
-            + cell(str(item.period.missed), f"missed.{kpi}.period")
+            # the limit and target under the KPI's name rather than in columns of their own:
+            # ten columns fit the page where twelve did not
+            + f'<th scope="row">{escape(kpi_name(kpi))}<span class="sub">limit '
+            f"{item.limit_days} days, target {escape(percent(item.target))}</span></th>"
+            + cell(
+                percent(item.period.compliance),
+                f"compliance.{kpi}.period",
+                css=f"start {_mark(item)}".rstrip(),
+            )
+            + cell(number(item.period.met), f"met.{kpi}.period")
+            + cell(number(item.period.missed), f"missed.{kpi}.period")
             + cell(days(item.period.median_days), f"median.{kpi}.period")
             + "".join(
-                cell(percent(tally.compliance), f"compliance.{kpi}.{name}")
-                + cell(str(tally.stopped), f"clocks.{kpi}.{name}")
+                cell(percent(tally.compliance), f"compliance.{kpi}.{name}", css="start")
+                + cell(number(tally.stopped), f"clocks.{kpi}.{name}")
                 for name, _, tally in _compared(item, comparisons)
             )
             + "</tr>"
         )
-    headers = ["KPI", "Limit", "Target", "Compliance", "Met", "Missed", "Median days"]
-    for _, label in comparisons:
-        headers += [label, f"Clocks ({label})"]
     table = (
         '<table class="figures"><caption>Compliance with each site-level KPI, '
         f"{escape(report.period.label())}: clocks that stopped in the period</caption>"
-        + head_row(*headers)
+        + grouped_head(
+            "KPI",
+            [("This period", ["Compliance", "Met", "Missed", "Median days"])]
+            + [(label, ["Compliance", "Clocks"]) for _, label in comparisons],
+        )
         + "<tbody>"
         + "".join(rows)
         + "</tbody></table>"
@@ -93,7 +76,7 @@ def compliance_section(report: Report) -> str:
         "compliance",
         "Compliance with the set-up KPIs",
         _summary(report)
-        + table
+        + wide(table)
         + figure(
             chart,
             "Compliance this period and for comparison; dashed "
@@ -114,12 +97,14 @@ def _summary(report: Report) -> str:
             continue
         verdict = "meets" if tally.compliance >= item.target else "is below"
         lines.append(
-            f"{name}: {percent(tally.compliance)} of {tally.stopped} {clocks(tally.stopped)} within "
+            f"{name}: {percent(tally.compliance)} of {number(tally.stopped)} {clocks(tally.stopped)} "
+            f"within "
             f"{item.limit_days} days, which {verdict} the {percent(item.target)} target "
             f"(previous period: {percent(item.previous.compliance)})."
         )
     lines.append(
-        f"{report.breached_now} {clocks(report.breached_now)} breached on {report.as_of.isoformat()}."
+        f"{number(report.breached_now)} {clocks(report.breached_now)} breached on "
+        f"{long_day(report.as_of)}."
     )
     return '<ul class="summary">' + "".join(f"<li>{escape(line)}</li>" for line in lines) + "</ul>"
 
@@ -151,12 +136,12 @@ def _open_now(report: Report) -> str:
     rows = "".join(
         "<tr>"
         + cell(kpi_name(kpi), header=True)
-        + "".join(cell(str(counts[state]), f"open.{kpi}.{state}") for state in counts)
+        + "".join(cell(number(counts[state]), f"open.{kpi}.{state}") for state in counts)
         + "</tr>"
         for kpi, counts in report.open_now.items()
     )
     return (
-        f'<table class="figures"><caption>Clocks still running on {report.as_of.isoformat()}'
+        f'<table class="figures"><caption>Clocks still running on {long_day(report.as_of)}'
         "</caption>"
         + head_row("KPI", "Running", "At risk (75% of limit)", "Breached")
         + f"<tbody>{rows}</tbody></table>"
@@ -176,22 +161,17 @@ def trend_section(report: Report) -> str:
         for kpi, points in by_kpi.items():
             point = points[index].tally
             row += (
-                cell(percent(point.compliance), f"trend.{kpi}.{key}.compliance")
+                cell(percent(point.compliance), f"trend.{kpi}.{key}.compliance", css="start")
                 + cell(days(point.median_days), f"trend.{kpi}.{key}.median")
-                + cell(str(point.stopped), f"trend.{kpi}.{key}.clocks")
+                + cell(number(point.stopped), f"trend.{kpi}.{key}.clocks")
             )
         rows.append(row + "</tr>")
     table = (
         '<table class="figures"><caption>Month by month: clocks that stopped in each month'
         "</caption>"
-        + head_row(
+        + grouped_head(
             "Month",
-            "Site open: compliance",
-            "median days",
-            "clocks",
-            "First participant: compliance",
-            "median days",
-            "clocks",
+            [(kpi_short(kpi), ["Compliance", "Median days", "Clocks"]) for kpi in by_kpi],
         )
         + "<tbody>"
         + "".join(rows)
@@ -209,7 +189,7 @@ def trend_section(report: Report) -> str:
         "the 90% target. A gap is a month with no clocks.",
         labels,
         series,
-        value_label=charts.percent_axis,
+        value_label=percent_axis,
         top_value=1.0,
         references=[("target 90%", 0.9)],
     )
@@ -219,7 +199,7 @@ def trend_section(report: Report) -> str:
         "lines: the 60-day site-open and 30-day first-participant limits.",
         labels,
         medians,
-        value_label=charts.days_axis,
+        value_label=days_axis,
         references=[("60 days", 60.0), ("30 days", 30.0)],
     )
     return section(
@@ -239,18 +219,21 @@ def distribution_section(report: Report) -> str:
         rows.append(
             "<tr>"
             + cell(kpi_name(kpi), header=True)
-            + cell(str(histogram.total), f"distribution.{kpi}.count")
-            + cell(str(within), f"distribution.{kpi}.within")
-            + cell(str(histogram.total - within), f"distribution.{kpi}.over")
+            + cell(number(histogram.total), f"distribution.{kpi}.count")
+            + cell(number(within), f"distribution.{kpi}.within")
+            + cell(number(histogram.total - within), f"distribution.{kpi}.over")
             + "</tr>"
         )
         labels = [histogram.bin_label(i) for i in range(len(histogram.counts))]
         svg = charts.histogram(
             f"Days taken: {kpi_name(kpi)}",
-            f"Histogram of the days of {histogram.total} clocks that stopped in the period; "
+            f"Histogram of the days of {number(histogram.total)} clocks that stopped in the "
+            "period; "
             f"the dashed line is the {histogram.limit_days}-day limit. "
             + ", ".join(
-                f"{label} days: {n}" for label, n in zip(labels, histogram.counts, strict=True) if n
+                f"{label} days: {number(n)}"
+                for label, n in zip(labels, histogram.counts, strict=True)
+                if n
             ),
             labels,
             histogram.counts,

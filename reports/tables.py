@@ -14,11 +14,14 @@ from reports.formats import (
     flag_name,
     kpi_name,
     kpi_short,
+    long_day,
     milestone_name,
+    number,
     percent,
     signed_days,
+    site_name,
 )
-from reports.sections import cell, figure, head_row, section
+from reports.markup import cell, figure, head_row, section, wide
 
 STATE_WORDS = {"missed": "missed", "breached": "breached now", "invalid": "invalid dates"}
 
@@ -28,11 +31,12 @@ def exceptions_section(report: Report, limit: int | None = None) -> str:
     rows = report.exceptions
     counts = {state: sum(1 for r in rows if r.state == state) for state in STATE_WORDS}
     summary = (
-        f'<p class="lead"><strong data-figure="breached-now.count">{report.breached_now}</strong> '
-        f"{clocks(report.breached_now)} breached on {report.as_of.isoformat()}; "
-        f'<strong data-figure="missed-in-period.count">{counts["missed"]}</strong> '
+        '<p class="lead"><strong data-figure="breached-now.count">'
+        f"{number(report.breached_now)}</strong> "
+        f"{clocks(report.breached_now)} breached on {long_day(report.as_of)}; "
+        f'<strong data-figure="missed-in-period.count">{number(counts["missed"])}</strong> '
         f"{clocks(counts['missed'])} missed the limit in the period; "
-        f'<strong data-figure="invalid.count">{counts["invalid"]}</strong> '
+        f'<strong data-figure="invalid.count">{number(counts["invalid"])}</strong> '
         f"{clocks(counts['invalid'])} with a stop date before the start (a data error to "
         "correct).</p>"
     )
@@ -60,15 +64,15 @@ def exceptions_section(report: Report, limit: int | None = None) -> str:
     body = []
     for row in shown:
         site = row.site_id or "all sites (study level)"
-        if report.scope.kind != "site" and row.site_name and row.site_name != row.site_id:
-            site = f"{row.site_name} ({row.site_id})"
+        if report.scope.kind != "site" and row.site_id:
+            site = site_name(row.site_name, row.site_id)
         body.append(
             f'<tr data-clock="{escape(row.key)}">'
-            + cell(row.study_id, header=True)
+            + cell(row.study_id, header=True, css="id")
             + (cell(row.sponsor_id or "") if sponsor else "")
             + cell(site)
             + cell(kpi_short(row.kpi))
-            + cell(STATE_WORDS.get(row.state, row.state))
+            + cell(STATE_WORDS.get(row.state, row.state), css="state")
             + cell(day(row.start_date), css="date")
             + cell(day(row.due_date), css="date")
             + cell(day(row.stop_date), css="date")
@@ -78,16 +82,16 @@ def exceptions_section(report: Report, limit: int | None = None) -> str:
             + "</tr>"
         )
     more = len(rows) - len(shown)
-    note = f" ({more} more not listed here: see the published data)" if more else ""
+    note = f" ({number(more)} more not listed here: see the published data)" if more else ""
     table = (
-        f'<table class="list"><caption>{len(rows)} clocks, most days over the limit first '
-        f"(breached: days so far){note}</caption>"
-        + head_row(*header)
+        f'<table class="list"><caption>{number(len(rows))} {clocks(len(rows))}, most days '
+        f"over the limit first (breached: days so far){note}</caption>"
+        + head_row(*header, numeric={"Days", "Days over"})
         + "<tbody>"
         + "".join(body)
         + "</tbody></table>"
     )
-    return section("exceptions", "Studies that missed or are breached now", summary + table)
+    return section("exceptions", "Studies that missed or are breached now", summary + wide(table))
 
 
 def timeliness_section(report: Report) -> str:
@@ -110,7 +114,7 @@ def timeliness_section(report: Report) -> str:
         rows.append(
             ('<tr class="total">' if name == "all" else "<tr>")
             + cell(milestone_name(name), header=True)
-            + cell(str(item.count), f"timeliness.{name}.count")
+            + cell(number(item.count), f"timeliness.{name}.count")
             + cell(days(item.median_days), f"timeliness.{name}.median")
             + cell(days(item.p90_days), f"timeliness.{name}.p90")
             + cell(percent(item.within_7, none=NOTHING), f"timeliness.{name}.within7")
@@ -159,9 +163,9 @@ def study_level_section(report: Report) -> str:
         + cell(
             f"{item.limit_days} days" + (" (90 for ATIMP)" if item.kpi == "combined_review" else "")
         )
-        + cell(str(item.period.stopped), f"study.{item.kpi}.clocks")
-        + cell(str(item.period.met), f"study.{item.kpi}.met")
-        + cell(str(item.period.missed), f"study.{item.kpi}.missed")
+        + cell(number(item.period.stopped), f"study.{item.kpi}.clocks")
+        + cell(number(item.period.met), f"study.{item.kpi}.met")
+        + cell(number(item.period.missed), f"study.{item.kpi}.missed")
         + cell(percent(item.period.compliance), f"study.{item.kpi}.compliance")
         + cell(days(item.period.median_days), f"study.{item.kpi}.median")
         + "</tr>"

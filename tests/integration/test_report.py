@@ -28,7 +28,7 @@ from core.codec import loads
 from core.settings import Settings
 from core.time import LiveCalendar
 from reports.scope import Period
-from setupmon.report_browser import dump_dom, screenshot
+from setupmon.report_browser import dump_dom, find_chromium, screenshot
 from setupmon.simulator import plan_events
 from setupmon.sites import load_sites, read_sites
 from tests.integration.conftest import worker_env
@@ -106,9 +106,9 @@ class Expected:
                 met, missed = self.tally(clocks, kpi, period)
                 out[f"compliance.{kpi}.{name}"] = percent(met, missed)
                 if name == "period":
-                    out[f"met.{kpi}.period"] = str(met)
-                    out[f"missed.{kpi}.period"] = str(missed)
-        out["breached-now.count"] = str(sum(1 for c in mine if c["state"] == "breached"))
+                    out[f"met.{kpi}.period"] = f"{met:,}"
+                    out[f"missed.{kpi}.period"] = f"{missed:,}"
+        out["breached-now.count"] = f"{sum(1 for c in mine if c['state'] == 'breached'):,}"
         return out
 
     def listed(self, site: str | None) -> dict[str, int | None]:
@@ -173,6 +173,12 @@ def clocks_in(markup: str) -> set[str]:
     return set(re.findall(r'data-clock="([^"]+)"', markup))
 
 
+def count(text: str) -> int:
+    """A count as the page writes it: digits in groups of three ("5,331"), nothing else."""
+    assert re.fullmatch(r"\d{1,3}(,\d{3})*", text), text
+    return int(text.replace(",", ""))
+
+
 # -- the page in a browser ----------------------------------------------------------------
 
 
@@ -192,13 +198,54 @@ def test_the_rendered_page_shows_evaluates_numbers(made: Made, scope: str) -> No
         over = [wanted[key] if wanted[key] is not None else -(10**6) for key in wanted]
         least_listed = min(wanted[key] or -(10**6) for key in listed)
         assert sorted(over, reverse=True)[len(listed) - 1] == least_listed
-        assert f"{len(wanted) - len(listed)} more not listed" in dom
-    assert int(expected["breached-now.count"]) > 0  # the scenario has something to show
+        assert f"{len(wanted) - len(listed):,} more not listed" in dom
+    assert count(expected["breached-now.count"]) > 0  # the scenario has something to show
     # the sections a board reads, each with its chart or table
     for section in ("compliance", "trend", "distribution", "exceptions", "timeliness", "method"):
         assert re.search(rf'<section id="{section}"><h2>[^<]+</h2>', dom), section
     assert dom.count("<svg") >= 5 and dom.count("<table") >= 3
     assert "http://" not in dom and "https://" not in dom  # nothing fetched, nothing linked
+
+
+# Run inside a copy of the page (the report itself has no script): the captions of the tables
+# wider than their section, i.e. cut off or scrolling sideways, and the window's width.
+OVERFLOW_PROBE = (
+    "<script>document.body.setAttribute('data-probe', innerWidth + '|' + "
+    "Array.from(document.querySelectorAll('table')).filter(t => t.getBoundingClientRect()"
+    ".right > t.closest('section').getBoundingClientRect().right + 1)"
+    ".map(t => t.caption.textContent).join('|'))</script>"
+)
+
+
+@pytest.mark.parametrize("width", [1100, 1000])
+def test_every_table_fits_the_page_on_a_laptop_screen(
+    made: Made, tmp_path: Path, width: int
+) -> None:
+    for scope in (made.trust, "england"):
+        probe = tmp_path / f"probe-{scope}.html"
+        markup = page(made, scope).read_text(encoding="utf-8")
+        probe.write_text(markup.replace("</body>", OVERFLOW_PROBE + "</body>"), encoding="utf-8")
+        done = subprocess.run(  # noqa: S603 - a fixed program on our own file
+            [
+                find_chromium(),
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                f"--user-data-dir={tmp_path / 'profile'}",
+                f"--window-size={width},1400",
+                "--dump-dom",
+                probe.as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        found = re.search(r'data-probe="([^"]*)"', done.stdout)
+        assert found is not None, "the probe did not run"
+        shown_width, *too_wide = html.unescape(found.group(1)).split("|")
+        assert (int(shown_width), too_wide) == (width, [""]), scope
 
 
 def test_the_screenshot_is_a_page_not_a_blank(made: Made, tmp_path: Path) -> None:
@@ -302,7 +349,7 @@ def test_a_report_from_the_topics_equals_the_report_from_the_file(
         pages[name] = Path(printed.strip()).read_text(encoding="utf-8")
     assert figures_in(pages["topics"]) == figures_in(pages["file"])
     assert clocks_in(pages["topics"]) == clocks_in(pages["file"])
-    assert int(figures_in(pages["topics"])["timeliness.all.count"]) > 0
+    assert count(figures_in(pages["topics"])["timeliness.all.count"]) > 0
     assert settings.topic("study-status") in pages["topics"]  # the source is named
 
 

@@ -8,10 +8,12 @@ from html.parser import HTMLParser
 
 import pytest
 
+from reports import chart_frame, charts
 from reports.figures import compute_report
 from reports.html import render_html
+from reports.inputs import EntryDelay
 from reports.scope import Scope
-from tests.unit.test_report_sample import PERIOD, SITES, sample
+from tests.unit.test_report_sample import PERIOD, SITES, clock, day, sample
 
 TEXT_TAGS = {"td", "th", "strong"}
 
@@ -190,6 +192,93 @@ def test_the_summary_says_in_words_whether_each_target_is_met() -> None:
     assert "75.0% of 4 clocks within 60 days, which is below the 90.0% target" in summary
     assert "(previous period: 50.0%)" in summary
     assert "Site open to first participant: no clock stopped in the period." in summary
-    assert "1 clock breached on 2026-04-10." in summary
+    assert "1 clock breached on 10 April 2026." in summary
     met = compute_report(sample(), Scope("region", "North West"), PERIOD)
     assert "which meets the 90.0% target" in render_html(met)
+
+
+def test_counts_over_999_have_thousands_separators() -> None:
+    data = sample()
+    many = [
+        clock(f"CPMS-{1000 + n}", "RYY", "site_open", "met", "2026-01-10", "2026-02-10")
+        for n in range(1200)
+    ]
+    data = replace(data, clocks=[*data.clocks, *many])
+    figures = Page(render_html(compute_report(data, Scope("england"), PERIOD))).figures
+    assert figures["met.site_open.period"] == "1,205"  # 5 of the sample's and 1,200 more
+    assert figures["distribution.site_open.count"] == "1,207"
+    assert figures["trend.site_open.2026-02.clocks"] == "1,203"  # CPMS-1, -14, -15 also
+
+
+def test_a_site_named_with_its_code_is_not_given_it_twice() -> None:
+    data = sample()
+    named = {k: replace(v, name=f"{v.name} ({k})") for k, v in SITES.items()}
+    for scope in (Scope("site", "RF7"), Scope("england")):
+        text = render_html(compute_report(replace(data, sites=named), scope, PERIOD))
+        assert "(RF7) (RF7)" not in text and "(RXX) (RXX)" not in text
+        assert "Barts Health &amp; Partners (RF7)" in text
+
+
+def test_acronyms_in_milestone_names_stay_capitals() -> None:
+    data = sample()
+    late = EntryDelay("CPMS-1", "RF7", "hra_approved", day("2026-01-05"), day("2026-01-09"))
+    text = render_html(
+        compute_report(replace(data, entries=[*data.entries, late]), Scope("site", "RF7"), PERIOD)
+    )
+    assert '<th scope="row">HRA approved</th>' in text and "Hra" not in text
+    assert '<th scope="row">Site opened</th>' in text
+
+
+def test_number_column_headers_are_right_aligned_over_their_numbers() -> None:
+    text = render_html(compute_report(sample(), Scope("region", "London"), PERIOD))
+    assert "th.num { text-align: right; }" in text
+    for table in re.findall(r'<table class="figures">.*?</table>', text):
+        heads = re.findall(r'<th scope="col(?:group)?"([^>]*)>([^<]*)</th>', table)
+        assert heads, table
+        first, *others = heads
+        assert 'class="num"' not in first[0], first
+        assert all("num" in attributes or "group" in attributes for attributes, _ in others), others
+    listed = re.search(r'<table class="list">.*?</table>', text)
+    assert listed is not None
+    numbers = re.findall(r'<th scope="col" class="num">([^<]*)</th>', listed.group(0))
+    assert numbers == ["Days", "Days over"]
+
+
+def _target_labels(svg: str) -> list[tuple[float, float]]:
+    found = re.findall(r'<text x="([\d.]+)" y="([\d.]+)"[^>]*class="target"', svg)
+    return [(float(x), float(y)) for x, y in found]
+
+
+def test_target_and_limit_names_sit_clear_of_the_bars_and_lines() -> None:
+    # a bar just under its target: over the bars, its value label and the target's would meet
+    bars = charts.grouped_bars("t", "d", [("Site open", [("This period", 0.89)], 0.9)])
+    assert [y for _, y in _target_labels(bars)] and all(
+        y > chart_frame.HEIGHT - chart_frame.BOTTOM for _, y in _target_labels(bars)
+    )
+    lines = charts.lines(
+        "t",
+        "d",
+        ["Jan", "Feb"],
+        [("Site open", [59.0, 61.0])],
+        value_label=chart_frame.days_axis,
+        references=[("60 days", 60.0), ("58 days", 58.0)],
+    )
+    labels = _target_labels(lines)
+    assert len(labels) == 2
+    assert all(
+        x > chart_frame.WIDTH - chart_frame.REFERENCE_MARGIN for x, _ in labels
+    )  # right of the plot
+    assert abs(labels[0][1] - labels[1][1]) >= 12  # close levels: one name under the other
+    points = [float(x) for x in re.findall(r'<circle cx="([\d.]+)"', lines)]
+    assert max(points) < chart_frame.WIDTH - chart_frame.REFERENCE_MARGIN
+
+
+def test_a_chart_reads_100_percent_only_when_all_and_0_only_when_none() -> None:
+    assert [chart_frame.percent_axis(v) for v in (0.0, 0.004, 0.5, 0.876, 0.998, 1.0)] == [
+        "0%",
+        "0.4%",
+        "50%",
+        "88%",
+        "99.8%",
+        "100%",
+    ]

@@ -76,6 +76,14 @@ def test_scope_titles_name_the_trust_region_or_england() -> None:
     assert Scope("england").title(SITES) == "England"
 
 
+def test_a_registry_name_that_already_ends_in_its_code_is_not_given_it_twice() -> None:
+    named = {"RF7": SiteInfo("RF7", "Barts University Hospitals NHS Trust (RF7)", "London")}
+    assert Scope("site", "RF7").title(named) == "Barts University Hospitals NHS Trust (RF7)"
+    # a different code in brackets is part of the name, not this site's code
+    other = {"RF7": SiteInfo("RF7", "Barts Health (RAL)", "London")}
+    assert Scope("site", "RF7").title(other) == "Barts Health (RAL) (RF7)"
+
+
 def test_a_scope_takes_a_value_unless_it_is_england() -> None:
     with pytest.raises(ValueError):
         Scope("site")
