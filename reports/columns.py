@@ -1,8 +1,17 @@
-"""The column dictionary of the published files: file -> column -> meaning (type, units)."""
+"""The column dictionary of the published files: file -> column -> meaning (type, units).
+Each JSON file is a list of rows with exactly its CSV's columns, so this describes both."""
 
 from __future__ import annotations
 
 _DATE = "Type: date (YYYY-MM-DD); empty when not known."
+_DAY = "Type: date (YYYY-MM-DD)."
+# The first columns of every table: a file copied on its own still says what it covers.
+_COVERED = {
+    "period_start": f"First day of the period the row covers. {_DAY}",
+    "period_end": f"Last day of the period the row covers (both ends included). {_DAY}",
+    "as_of": "Day the clocks stand on: open clocks and states are as on this day (the "
+    f"period's last day, or the day the data was evaluated if that is earlier). {_DAY}",
+}
 
 
 def _study_clock(kpi: str, what: str) -> dict[str, str]:
@@ -22,12 +31,13 @@ _COMPLIANCE = (
     "0 to 1 (4 decimal places); empty when no clock stopped (never 0)."
 )
 _MEDIAN = (
-    "Median calendar days of the clocks that stopped in the period. Type: number (a half when "
-    "the count is even); units: days; empty when none stopped."
+    "Median calendar days of the clocks that stopped in the period. Type: number, a whole "
+    "number or a half (an even count); units: days; empty when none stopped."
 )
 
 COLUMNS: dict[str, dict[str, str]] = {
     "site_performance": {
+        **_COVERED,
         "site_id": "ODS code of the site organisation. Type: text.",
         "site_name": "Name of the site organisation (from setup.sites). Type: text; empty when "
         "the site is not registered.",
@@ -50,6 +60,7 @@ COLUMNS: dict[str, dict[str, str]] = {
         "open_breached": "Clocks running at the period end past their limit. Type: integer.",
     },
     "study_setup_times": {
+        **_COVERED,
         "study_id": "NIHR CPMS study ID. Type: text.",
         "sponsor_id": "Sponsor of the study (only in files published with sponsors allowed). "
         "Type: text.",
@@ -65,9 +76,8 @@ COLUMNS: dict[str, dict[str, str]] = {
         ),
     },
     "aggregate_setup_times": {
+        **_COVERED,
         "kpi": "Study-level KPI: combined_review or study_setup. Type: text.",
-        "period_start": f"First day of the period. {_DATE}",
-        "period_end": f"Last day of the period. {_DATE}",
         "limit_days": "The KPI's limit (combined_review: 60 days, 90 for ATIMP studies, which "
         "are judged against 90). Type: integer; units: days.",
         "clocks_stopped": "Study clocks of this KPI that stopped in the period. Type: integer.",
@@ -76,10 +86,12 @@ COLUMNS: dict[str, dict[str, str]] = {
         "compliance": _COMPLIANCE,
         "median_days": _MEDIAN,
         "lower_quartile_days": "25th percentile of those days (interpolated). Type: number; "
-        "units: days.",
+        "units: days; empty when none stopped.",
         "upper_quartile_days": "75th percentile of those days (interpolated). Type: number; "
-        "units: days.",
-        "min_days": "Fewest days among those clocks. Type: integer; units: days.",
-        "max_days": "Most days among those clocks. Type: integer; units: days.",
+        "units: days; empty when none stopped.",
+        "min_days": "Fewest days among those clocks. Type: integer; units: days; empty when "
+        "none stopped.",
+        "max_days": "Most days among those clocks. Type: integer; units: days; empty when "
+        "none stopped.",
     },
 }

@@ -4,7 +4,8 @@ study-level set-up times for a period, with a column dictionary.
 No personal data: rows carry ODS codes, CPMS study IDs, dates and counts; never contacts.
 Sponsor IDs appear only when the caller asks (`with_sponsors`). Open clocks and the state of
 a study's clocks are as at the period's end, worked out with `figures.clock_on` from the
-clocks evaluated as of `ReportInput.as_of` (see its approximation).
+clocks evaluated as of `ReportInput.as_of` (see its approximation). Every row carries the
+period it covers and the day its clocks stand on, so a file copied on its own says so.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ def site_performance(data: ReportInput, period: Period) -> list[dict[str, object
             at_end = [then for c in clocks if (then := clock_on(c, end)) is not None]
             rows.append(
                 {
+                    **_covered(data, period),
                     "site_id": site_id,
                     "site_name": site.name if site else None,
                     "region": region_of(site_id, data.sites),
@@ -53,7 +55,7 @@ def site_performance(data: ReportInput, period: Period) -> list[dict[str, object
                     "met": counted.met,
                     "missed": counted.missed,
                     "compliance": _ratio(counted.compliance),
-                    "median_days": counted.median_days,
+                    "median_days": _days(counted.median_days),
                     **{
                         f"open_{state}": sum(1 for c in at_end if c.state == state)
                         for state in OPEN
@@ -85,7 +87,7 @@ def study_setup_times(
         clocks = study_clocks[study_id]
         if not any(_ran_during(clock, period) for clock in clocks.values()):
             continue
-        row: dict[str, object] = {"study_id": study_id}
+        row: dict[str, object] = {**_covered(data, period), "study_id": study_id}
         if with_sponsors:
             row["sponsor_id"] = sponsors.get(study_id)
         row["sites"] = len(sites.get(study_id, ()))
@@ -120,9 +122,9 @@ def aggregate_setup_times(data: ReportInput, period: Period) -> dict[str, object
             "met": counted.met,
             "missed": counted.missed,
             "compliance": _ratio(counted.compliance),
-            "median_days": median(days) if days else None,
-            "lower_quartile_days": spread[0] if spread else None,
-            "upper_quartile_days": spread[2] if spread else None,
+            "median_days": _days(median(days) if days else None),
+            "lower_quartile_days": _days(spread[0] if spread else None),
+            "upper_quartile_days": _days(spread[2] if spread else None),
             "min_days": min(days) if days else None,
             "max_days": max(days) if days else None,
         }
@@ -130,19 +132,30 @@ def aggregate_setup_times(data: ReportInput, period: Period) -> dict[str, object
 
 
 def aggregate_rows(data: ReportInput, period: Period) -> list[dict[str, object]]:
-    """`aggregate_setup_times` as table rows (one per KPI), for CSV."""
+    """`aggregate_setup_times` as table rows (one per KPI), for CSV and JSON alike."""
     rows: list[dict[str, object]] = []
     for kpi, figures in aggregate_setup_times(data, period).items():
         assert isinstance(figures, dict)  # noqa: S101 - built just above
-        rows.append(
-            {
-                "kpi": kpi,
-                "period_start": period.start.isoformat(),
-                "period_end": period.end.isoformat(),
-                **figures,
-            }
-        )
+        rows.append({**_covered(data, period), "kpi": kpi, **figures})
     return rows
+
+
+def _covered(data: ReportInput, period: Period) -> dict[str, object]:
+    """The period a row covers and the day its clocks stand on (the period's end, or the
+    evaluation day when that is earlier)."""
+    return {
+        "period_start": period.start.isoformat(),
+        "period_end": period.end.isoformat(),
+        "as_of": min(period.end, data.as_of).isoformat(),
+    }
+
+
+def _days(value: float | None) -> float | None:
+    """A number of days as one type whatever the count: 31, not 31.0 (`statistics.median`
+    gives a float for an even count and the value itself for an odd one); a half stays."""
+    if value is None:
+        return None
+    return int(value) if float(value).is_integer() else value
 
 
 def _ran_during(clock: ClockRow, period: Period) -> bool:

@@ -7,13 +7,28 @@ import argparse
 from datetime import date
 from pathlib import Path
 
+from core.errors import InputError
 from events.validation import DATE_PATTERN
 from reports.scope import Scope
+
+REPORT_DESCRIPTION = """\
+Compliance with the set-up KPIs over a period, against the previous period, the region and
+England; monthly trends; distributions; every study that missed or is breached now; data
+timeliness. Writes report-<scope>-<from>-<to>.html and .pdf in --out (replacing files of
+the same name; the PDF needs Chromium: `make report-tools`)."""
+
+PUBLISH_DESCRIPTION = """\
+Writes site-performance.csv/.json (per site and site-level KPI: the clocks that stopped in
+the period, and the clocks open at its end), study-setup-times.csv/.json (per study that ran
+in the period: its study-level clocks as at the period end), aggregate.csv/.json (per
+study-level KPI) and the column dictionary (columns.json, columns.md) in --out, replacing
+files of the same name. Every row names its period. No personal data; sponsor IDs only with
+--with-sponsors."""
 
 REPORT_HELP = """\
 examples:
   setupmon report --site RF7 --from 2025-01-01 --to 2025-06-30      # from the broker's topics
-  setupmon report --region London --events events.jsonl --no-pdf    # from a file, no broker
+  setupmon report --region London --events ev.jsonl --sites sites.csv  # a file, no broker
   setupmon report --events events.jsonl --out reports/              # England, last six months
 """
 
@@ -34,10 +49,17 @@ def _add_source_arguments(parser: argparse.ArgumentParser) -> None:
         dest="start",
         type=_day,
         metavar="YYYY-MM-DD",
-        help="first day of the period (default: the last six full months)",
+        help="first day of the period (default: the six full calendar months before this "
+        "month; from the broker, before the month of the workers' as-of day)",
     )
     parser.add_argument(
-        "--to", dest="end", type=_day, metavar="YYYY-MM-DD", help="last day of the period"
+        "--to",
+        dest="end",
+        type=_day,
+        metavar="YYYY-MM-DD",
+        help="last day of the period, included (default: the end of last month, or today "
+        "with a --from in this month); not after today (from the broker: the workers' "
+        "as-of day)",
     )
     parser.add_argument(
         "--events",
@@ -50,8 +72,10 @@ def _add_source_arguments(parser: argparse.ArgumentParser) -> None:
         "--sites",
         type=Path,
         metavar="FILE.csv",
-        help="site registry CSV for names and regions (default: deploy/sites/sample-sites.csv "
-        "with --events, else the broker's sites topic)",
+        help="site registry CSV (`setupmon sites load` format) for names and regions. With "
+        "--events and no --sites, sites are shown by ODS code, region 'unknown', and "
+        "--region is refused (deploy/sites/sample-sites.csv is a synthetic sample, not "
+        "real trusts). Default from the broker: its sites topic",
     )
     parser.add_argument(
         "--with-late-entries",
@@ -67,10 +91,7 @@ def add_report_parsers(commands: argparse._SubParsersAction) -> None:
     report = commands.add_parser(
         "report",
         help="a board report (HTML and PDF) for a trust, a region or England",
-        description="Compliance with the set-up KPIs over a period, against the previous "
-        "period, the region and England; monthly trends; distributions; every study that "
-        "missed or is breached now; data timeliness. Writes report-<scope>-<from>-<to>.html "
-        "and .pdf (the PDF needs Chromium: `make report-tools`).",
+        description=REPORT_DESCRIPTION,
         epilog=REPORT_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -94,9 +115,8 @@ def add_report_parsers(commands: argparse._SubParsersAction) -> None:
     publish = commands.add_parser(
         "publish",
         help="open data: site-level performance and study set-up times (CSV and JSON)",
-        description="Writes site-performance.csv/.json, study-setup-times.csv/.json, "
-        "aggregate.csv/.json and the column dictionary (columns.json, columns.md). No personal "
-        "data; sponsor IDs only with --with-sponsors.",
+        description=PUBLISH_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_source_arguments(publish)
     publish.add_argument("--with-sponsors", action="store_true", help="add each study's sponsor ID")
@@ -115,6 +135,12 @@ def _run_report(args: argparse.Namespace) -> int:
     from setupmon.reporting import Source, load, say_written, write_report
 
     scope = _scope(args)
+    if scope.kind == "region" and args.events is not None and args.sites is None:
+        # before the file is read: with no registry every site's region is "unknown"
+        raise InputError(
+            "--region needs the sites' regions: with --events, pass --sites FILE.csv "
+            "(the site registry, `setupmon sites load` format)"
+        )
     data, period = load(
         Source(args.events, args.sites, args.with_late_entries), args.start, args.end
     )

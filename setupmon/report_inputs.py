@@ -55,6 +55,7 @@ class _Replay:
         self.studies: dict[str, StudyState] = {}
         self.seen: set[tuple[str, str]] = set()  # (study, event_id) when not evaluating
         self.entries: list[EntryDelay] = []
+        self.valid = 0  # valid events, whenever recorded
         self.known = 0  # valid events recorded by `as_of`
         self.rejected = 0
 
@@ -63,6 +64,7 @@ class _Replay:
         if isinstance(result, Rejection):
             self.rejected += 1
             return
+        self.valid += 1
         if result.recorded_day > self.as_of:  # the replay rule (CONTRACT.md section 2)
             return
         self.known += 1
@@ -96,8 +98,14 @@ def _entry(event: Milestone) -> EntryDelay:
     )
 
 
-def load_events_file(path: Path, as_of: date, sites: dict[str, SiteInfo]) -> ReportInput:
-    """Every clock of the file as of `as_of`, as `setupmon evaluate --as-of` prints them."""
+def load_events_file(
+    path: Path, as_of: date, sites: dict[str, SiteInfo], notes: TextIO | None = None
+) -> ReportInput:
+    """Every clock of the file as of `as_of`, as `setupmon evaluate --as-of` prints them.
+
+    A file with no valid event (a CSV export, the wrong file) is refused: its report would be
+    all "no clocks" and could go to a board unnoticed. Rejected lines are counted on `notes`
+    (default: stderr)."""
     if not path.is_file():
         raise InputError(f"no such file: {path}")
     replay = _Replay(as_of)
@@ -106,6 +114,15 @@ def load_events_file(path: Path, as_of: date, sites: dict[str, SiteInfo]) -> Rep
             raw = line.rstrip(b"\r\n")
             if raw.strip():
                 replay.feed(raw)
+    rejected = f"{replay.rejected:,} {'line' if replay.rejected == 1 else 'lines'} rejected"
+    lists_them = f"`setupmon evaluate --events {path}` lists them"
+    if replay.valid == 0:
+        raise InputError(
+            f"{path} holds no valid milestone event ({rejected}; {lists_them}): "
+            "--events takes the JSON lines of milestone events, not an export"
+        )
+    if replay.rejected:
+        print(f"setupmon: {path}: {rejected} ({lists_them})", file=notes or sys.stderr)
     source = (
         f"events file {path.name} ({replay.known:,} valid events recorded by {as_of}, "
         f"{replay.rejected:,} rejected lines), evaluated as of {as_of}"

@@ -9,9 +9,10 @@ import json
 import re
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TextIO
 
 from core.errors import InputError
 from core.settings import Settings
@@ -24,7 +25,13 @@ from reports.scope import Period, Scope, default_period
 from setupmon.report_browser import find_chromium, print_pdf
 from setupmon.report_inputs import load_events_file, load_from_broker, sites_from_file, taken_back
 
-DEFAULT_SITES = Path(__file__).resolve().parent.parent / "deploy" / "sites" / "sample-sites.csv"
+SAMPLE_SITES = Path(__file__).resolve().parent.parent / "deploy" / "sites" / "sample-sites.csv"
+# With --events and no --sites there is no registry: the sample above is synthetic (its names
+# and regions are made up), and a trust's board paper must not carry them unasked.
+NO_REGISTRY_NOTE = (
+    "no --sites: sites are shown by their ODS code, region 'unknown' (pass --sites FILE.csv, "
+    "the format of `setupmon sites load`, for names and regions)"
+)
 
 
 @dataclass(frozen=True)
@@ -32,14 +39,24 @@ class Source:
     """Where the figures come from: an events file (no broker) or the broker's topics."""
 
     events: Path | None
-    sites: Path | None  # None: the sample registry for a file, the `sites` topic for the broker
+    sites: Path | None  # None: no registry for a file, the `sites` topic for the broker
     # a file only: count dates entered after the period's end, as a report from the broker does
     late_entries: bool = False
 
 
-def period_of(start: date | None, end: date | None, today: date) -> Period:
+def period_of(start: date | None, end: date | None, today: date, today_is: str = "today") -> Period:
     """`--from`/`--to`: by default the last six full months before `today`'s month; with only
-    `--to`, the six full months up to it; with only `--from`, up to the default end (or today)."""
+    `--to`, the six full months up to it; with only `--from`, up to the default end (or today).
+
+    A period past `today` is refused: the clocks are known only up to it, so the months after
+    would read "no clocks" and the open clocks would not be "at the period end"."""
+    if end is not None and end > today:
+        raise InputError(
+            f"--to {end} is after {today_is} ({today}): the clocks are known only up to "
+            f"{today}; pass --to {today} or earlier"
+        )
+    if start is not None and start > today:
+        raise InputError(f"--from {start} is after {today_is} ({today}): nothing to report yet")
     default = default_period(today)
     if end is None:
         end = default.end if start is None or start <= default.end else today
@@ -50,27 +67,34 @@ def period_of(start: date | None, end: date | None, today: date) -> Period:
     return Period(start, end)
 
 
-def load(source: Source, start: date | None, end: date | None) -> tuple[ReportInput, Period]:
+def load(
+    source: Source, start: date | None, end: date | None, notes: TextIO | None = None
+) -> tuple[ReportInput, Period]:
     """The input and the period.
 
-    From a file, the clocks are evaluated as of the period's last day (or today, if that is
-    earlier) knowing only what was recorded by then, as `evaluate --as-of` does; with
-    `late_entries`, as of today and then taken back to the period's end. From the broker,
-    the workers' clocks are taken back to the period's end, and "today" (for the default
-    period) is the workers' own as-of day, so a simulated calendar gets its own six months.
+    From a file, the clocks are evaluated as of the period's last day knowing only what was
+    recorded by then, as `evaluate --as-of` does; with `late_entries`, as of today and then
+    taken back to the period's end. From the broker, the workers' clocks are taken back to
+    the period's end, and "today" (for the default period, and the latest `--to`) is the
+    workers' own as-of day, so a simulated calendar gets its own six months.
     """
     if start is not None and end is not None and start > end:  # before any broker is asked
         raise InputError(f"--from {start} is after --to {end}")
     if source.events is not None:
         today = LiveCalendar().today()
         period = period_of(start, end, today)
-        sites = sites_from_file(source.sites or DEFAULT_SITES)
+        sites = sites_from_file(source.sites) if source.sites is not None else {}
         if source.late_entries:
-            data = load_events_file(source.events, today, sites)
-            return taken_back(data, period.end), period
-        return load_events_file(source.events, min(period.end, today), sites), period
+            data = load_events_file(source.events, today, sites, notes)
+            data = taken_back(data, period.end)
+        else:
+            data = load_events_file(source.events, min(period.end, today), sites, notes)
+        if source.sites is None:
+            print(f"setupmon: {NO_REGISTRY_NOTE}", file=notes or sys.stderr)
+            data = replace(data, source=f"{data.source}; no site registry (no --sites)")
+        return data, period
     data = asyncio.run(load_from_broker(Settings.from_env(), source.sites))
-    period = period_of(start, end, data.as_of)
+    period = period_of(start, end, data.as_of, "the workers' as-of day")
     return taken_back(data, period.end), period
 
 
@@ -155,10 +179,12 @@ IDENTIFYING = ("site_id", "study_id", "kpi")  # what rows are sorted by, where p
 def write_publication(
     data: ReportInput, period: Period, out: Path, *, with_sponsors: bool
 ) -> list[Path]:
-    """The open data of the period: CSV and JSON tables, the aggregate and the columns.
+    """The open data of the period: CSV and JSON tables and the column dictionary.
 
-    Every file is UTF-8 with sorted rows, so publishing the same data twice gives the same
-    bytes; the CSVs have a header row in the column dictionary's order."""
+    Every row says the period it covers (`period_start`, `period_end`, `as_of`), so a file
+    copied out of `out` still does; each JSON file is the rows of its CSV. Every file is
+    UTF-8 with sorted rows, so publishing the same data twice gives the same bytes; the CSVs
+    have a header row in the column dictionary's order. Files already in `out` are replaced."""
     out.mkdir(parents=True, exist_ok=True)
     tables = {
         "site-performance": publication.site_performance(data, period),
@@ -172,17 +198,7 @@ def write_publication(
         columns = _columns(PUBLISHED_TABLES[stem], rows, with_sponsors)
         rows = sorted(rows, key=_sort_key)
         written.append(_write_csv(out / f"{stem}.csv", columns, rows))
-        if stem == "aggregate":  # as JSON keyed by KPI, with the period it covers
-            document = {
-                "period_start": period.start.isoformat(),
-                "period_end": period.end.isoformat(),
-                "as_of": data.as_of.isoformat(),
-                "kpis": publication.aggregate_setup_times(data, period),
-            }
-            written.append(_write_json(out / "aggregate.json", document))
-        else:
-            rows_out = [_plain_row(row, columns) for row in rows]
-            written.append(_write_json(out / f"{stem}.json", rows_out))
+        written.append(_write_json(out / f"{stem}.json", [_plain_row(r, columns) for r in rows]))
     written.append(_write_json(out / "columns.json", publication.COLUMNS))
     written.append(_write_text(out / "columns.md", columns_markdown(publication.COLUMNS)))
     return written

@@ -128,3 +128,27 @@ def test_published_rows_carry_no_contacts() -> None:
         ]
     )
     assert "@" not in text and "contact" not in text and "SP-ONE" not in text
+
+
+def test_days_are_one_type_whatever_the_count_and_every_row_names_its_period() -> None:
+    """Finding 13: a median of two clocks was 31.0 and of one 160 (float against int); only
+    the aggregate said which period it covered."""
+    two = [
+        clock("CPMS-1", None, "combined_review", "met", "2026-01-01", "2026-01-31"),  # 30 days
+        clock("CPMS-2", None, "combined_review", "met", "2026-01-01", "2026-02-02"),  # 32 days
+        clock("CPMS-1", "RF7", "site_open", "met", "2026-01-01", "2026-01-31"),
+        clock("CPMS-2", "RF7", "site_open", "met", "2026-01-01", "2026-02-02"),
+    ]
+    data = replace(sample(), clocks=two)
+    review = aggregate_setup_times(data, PERIOD)["combined_review"]
+    assert isinstance(review, dict)
+    assert json.dumps([review["median_days"], review["lower_quartile_days"]]) == "[31, 30.5]"
+    site = _row(site_performance(data, PERIOD), site_id="RF7", kpi="site_open")
+    assert json.dumps(site["median_days"]) == "31"
+    covered = {"period_start": "2026-01-01", "period_end": "2026-03-31", "as_of": "2026-03-31"}
+    for rows in (
+        site_performance(data, PERIOD),
+        study_setup_times(data, PERIOD, with_sponsors=False),
+        aggregate_rows(data, PERIOD),
+    ):
+        assert rows and all({k: row[k] for k in covered} == covered for row in rows)

@@ -7,22 +7,25 @@ import csv
 import html
 import json
 import re
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from core.errors import InputError
+from core.time import LiveCalendar
 from reports.figures import clock_on
 from reports.inputs import ClockRow
 from reports.publication import COLUMNS
 from reports.scope import default_period
 from setupmon.cli import main
 from setupmon.report_inputs import _status_clocks, load_events_file, sites_from_file, taken_back
-from setupmon.reporting import DEFAULT_SITES, period_of
+from setupmon.reporting import SAMPLE_SITES, period_of
 from tests.factories import raw_event
 
 PERIOD = ["--from", "2025-07-01", "--to", "2025-09-30"]
+SITES = ["--sites", str(SAMPLE_SITES)]  # names and regions: with --events there is no default
 
 
 def line(
@@ -105,9 +108,13 @@ def test_a_trust_report_is_written_with_its_figures(
     events: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "out"
-    argv = ["report", "--site", "RF7", *PERIOD, "--events", str(events), "--out", str(out)]
+    argv = ["report", "--site", "RF7", *PERIOD, "--events", str(events), *SITES, "--out", str(out)]
     status, stdout, stderr = run([*argv, "--no-pdf"], capsys)
-    assert (status, stderr) == (0, "")
+    # the scenario's last line is not an event: said on stderr, the report still written
+    assert status == 0
+    assert stderr.splitlines() == [
+        f"setupmon: {events}: 1 line rejected (`setupmon evaluate --events {events}` lists them)"
+    ]
     page_path = out / "report-RF7-2025-07-01-2025-09-30.html"
     assert stdout.split() == [str(page_path)]
     page = page_path.read_text(encoding="utf-8")
@@ -153,7 +160,7 @@ def test_sponsors_appear_only_when_asked(
 def test_a_region_report_compares_nothing_it_does_not_hold(
     events: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    argv = ["report", "--region", "east of england", *PERIOD, "--events", str(events)]
+    argv = ["report", "--region", "east of england", *PERIOD, "--events", str(events), *SITES]
     status, stdout, _ = run([*argv, "--out", str(tmp_path), "--no-pdf"], capsys)
     assert status == 0
     assert Path(stdout.strip()).name == "report-east-of-england-2025-07-01-2025-09-30.html"
@@ -198,7 +205,7 @@ def test_a_wrong_scope_or_period_is_refused_with_a_clear_message(
     message: str,
 ) -> None:
     period = [] if "--from" in arguments else PERIOD
-    argv = ["report", *arguments, *period, "--events", str(events), "--out", str(tmp_path)]
+    argv = ["report", *arguments, *period, "--events", str(events), *SITES, "--out", str(tmp_path)]
     status, stdout, stderr = run([*argv, "--no-pdf"], capsys)
     assert status == 1
     assert message in stderr
@@ -302,7 +309,7 @@ def test_publishing_twice_gives_the_same_bytes(
 
 
 def test_the_file_loader_is_evaluate_as_of_the_day_with_entry_delays(events: Path) -> None:
-    sites = sites_from_file(DEFAULT_SITES)
+    sites = sites_from_file(SAMPLE_SITES)
     data = load_events_file(events, date(2025, 9, 30), sites)
     assert data.as_of == date(2025, 9, 30)
     delays = {(e.study_id, e.site_id, e.milestone): e.days for e in data.entries}
@@ -390,3 +397,128 @@ def test_periods_default_to_the_last_six_full_months() -> None:
     assert (only_to.start, only_to.end) == (date(2024, 10, 1), date(2025, 3, 31))
     only_from = period_of(date(2025, 9, 1), None, today)
     assert (only_from.start, only_from.end) == (date(2025, 9, 1), date(2025, 10, 31))
+
+
+# -- review findings (issue 13) -----------------------------------------------------------
+
+EDGE_CSV = (
+    "NIHR Portfolio Study ID,Site ODS Code,Date site invited,Date site selected\n"
+    "70001,RGT,01/03/2026,15/03/2026\n"
+    "70002,RGT,02/03/2026,16/03/2026\n"
+)
+
+
+@pytest.mark.parametrize("command", ["report", "publish"])
+@pytest.mark.parametrize("content", [EDGE_CSV, ""], ids=["csv-export", "empty"])
+def test_a_file_with_no_valid_event_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str, content: str
+) -> None:
+    """Finding 4: a CSV export (or an empty file) passed as --events made an all "no clocks"
+    board paper, exit 0, nothing said."""
+    path = tmp_path / "export.csv"
+    path.write_text(content, encoding="utf-8")
+    out = tmp_path / "out"
+    argv = [command, *PERIOD, "--events", str(path), *SITES, "--out", str(out)]
+    status, stdout, stderr = run([*argv, "--no-pdf"] if command == "report" else argv, capsys)
+    assert status == 1
+    assert "holds no valid milestone event" in stderr
+    rejected = "3 lines rejected" if content else "0 lines rejected"
+    assert rejected in stderr and f"setupmon evaluate --events {path}" in stderr
+    assert stdout == "" and not out.exists()
+
+
+def test_without_sites_an_events_file_names_no_sample_trust(
+    events: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Finding 5: with --events and no --sites, the synthetic sample registry named RF7
+    "Barts ..." and put it in London; now sites go by their code, region unknown, and
+    stderr says how to give names."""
+    argv = ["report", "--site", "RF7", *PERIOD, "--events", str(events), "--no-pdf"]
+    status, stdout, stderr = run([*argv, "--out", str(tmp_path)], capsys)
+    assert status == 0
+    page = Path(stdout.strip()).read_text(encoding="utf-8")
+    assert "Barts" not in page and "London" not in page
+    assert "Site RF7" in page
+    assert "no --sites" in stderr and "pass --sites FILE.csv" in stderr
+    status, stdout, stderr = run(
+        ["publish", *PERIOD, "--events", str(events), "--out", str(tmp_path / "open")], capsys
+    )
+    assert status == 0 and "pass --sites FILE.csv" in stderr
+    _, rows = read_csv(tmp_path / "open" / "site-performance.csv")
+    assert {(row["site_name"], row["region"]) for row in rows} == {("", "unknown")}
+
+
+def test_a_region_from_an_events_file_needs_sites(
+    events: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["report", "--region", "London", *PERIOD, "--events", str(events), "--no-pdf"]
+    status, stdout, stderr = run([*argv, "--out", str(tmp_path)], capsys)
+    assert status == 1
+    assert "--region needs" in stderr and "pass --sites FILE.csv" in stderr
+    assert stdout == "" and not list(tmp_path.glob("report-*"))
+
+
+@pytest.mark.parametrize("command", ["report", "publish"])
+@pytest.mark.parametrize("option", ["--to", "--from"])
+def test_a_period_past_today_is_refused(
+    events: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str, option: str
+) -> None:
+    """Finding 12: --to 2027-06-30 gave "Period ... to 30 Jun 2027" with today's clocks."""
+    today = LiveCalendar().today()
+    later = (today + timedelta(days=40)).isoformat()
+    period = ["--to", later] if option == "--to" else ["--from", later]
+    argv = [command, *period, "--events", str(events), *SITES, "--out", str(tmp_path / "o")]
+    status, stdout, stderr = run(argv, capsys)
+    assert status == 1
+    assert f"{option} {later} is after today ({today})" in stderr
+    assert stdout == "" and not (tmp_path / "o").exists()
+
+
+def test_a_period_up_to_the_as_of_day_is_allowed_and_one_past_it_is_not() -> None:
+    today = date(2025, 11, 17)
+    assert period_of(date(2025, 11, 1), today, today).end == today
+    with pytest.raises(InputError, match="after the workers' as-of day"):
+        period_of(None, date(2025, 11, 18), today, "the workers' as-of day")
+
+
+def test_every_published_file_names_its_period_and_only_documented_keys(
+    events: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Finding 13: only the aggregate said its period, and aggregate.json had keys (as_of,
+    kpis) the dictionary does not describe."""
+    argv = ["publish", *PERIOD, "--events", str(events), *SITES, "--out", str(tmp_path)]
+    assert run(argv, capsys)[0] == 0
+    columns = json.loads((tmp_path / "columns.json").read_text(encoding="utf-8"))
+    tables = {
+        "site-performance": "site_performance",
+        "study-setup-times": "study_setup_times",
+        "aggregate": "aggregate_setup_times",
+    }
+    covered = {"period_start": "2025-07-01", "period_end": "2025-09-30", "as_of": "2025-09-30"}
+    for stem, table in tables.items():
+        _, csv_rows = read_csv(tmp_path / f"{stem}.csv")
+        json_rows = json.loads((tmp_path / f"{stem}.json").read_text(encoding="utf-8"))
+        assert isinstance(json_rows, list) and len(json_rows) == len(csv_rows) > 0, stem
+        for row in [*csv_rows, *json_rows]:
+            assert set(row) <= set(columns[table]), stem
+            assert {name: row[name] for name in covered} == covered, stem
+    aggregate = json.loads((tmp_path / "aggregate.json").read_text(encoding="utf-8"))
+    assert sorted(row["kpi"] for row in aggregate) == ["combined_review", "study_setup"]
+
+
+def test_help_is_wrapped_and_says_the_defaults(capsys: pytest.CaptureFixture[str]) -> None:
+    """Finding 14: one 300-character description line; no --to default; --sites did not say
+    its default was a synthetic sample; publish did not say it replaces files."""
+    texts = {}
+    for command in ("report", "publish"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        texts[command] = capsys.readouterr().out
+    assert max(len(text_line) for text_line in texts["report"].splitlines()) <= 100
+    flat = {command: " ".join(text.split()) for command, text in texts.items()}
+    assert "before this month" in flat["report"]
+    assert "last day of the period, included (default: the end of last month" in flat["report"]
+    assert "not after today" in flat["report"]
+    assert "synthetic sample" in flat["report"] and "region 'unknown'" in flat["report"]
+    assert "replacing files of the same name" in flat["publish"]
+    assert "the clocks that stopped in the period" in flat["publish"]
