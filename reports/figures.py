@@ -12,7 +12,7 @@ from datetime import date
 
 from reports.history import OPEN, clock_on
 from reports.inputs import ClockRow, ReportInput
-from reports.scope import Period, Scope, region_of
+from reports.scope import UNKNOWN_REGION, Period, Scope, region_of
 from reports.stats import MISSED, Tally, stopped_within, tally
 from reports.timeliness import Timeliness, timeliness
 
@@ -141,6 +141,8 @@ def compute_report(
     mine = [clock for clock in data.clocks if scope.includes(clock.site_id, data.sites)]
     site_clocks = [clock for clock in mine if clock.kpi in SITE_KPI_TARGETS]
     region = region_of(scope.value or "", data.sites) if scope.kind == "site" else None
+    if region == UNKNOWN_REGION:
+        region = None  # sites missing from the registry are no region to compare with
     region_clocks = (
         [c for c in data.clocks if c.site_id and region_of(c.site_id, data.sites) == region]
         if region is not None

@@ -111,7 +111,7 @@ def _summary(report: Report) -> str:
 
 def _comparisons(report: Report) -> list[tuple[str, str]]:
     out = [("previous", "Previous period")]
-    if report.scope.kind == "site":
+    if report.scope.kind == "site" and report.region is not None:
         out.append(("region", f"{report.region} region"))
     if report.scope.kind != "england":
         out.append(("england", "England"))

@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import date
 
 from reports.figures import Report, clock_on, compute_report
+from reports.html import render_html
 from reports.inputs import ReportInput
 from reports.scope import Period, Scope
 from reports.stats import Tally
@@ -30,6 +31,16 @@ def test_site_compliance_counts_clocks_stopped_in_the_period_both_ends_included(
     assert region is not None and (region.met, region.missed) == (3, 2)
     assert england is not None and (england.met, england.missed) == (5, 2)
     assert round(england.compliance or 0, 4) == 0.7143
+
+
+def test_a_site_missing_from_the_registry_is_compared_with_no_region() -> None:
+    # with no registry every site is "unknown": that "region" would be all of England
+    report = _report(Scope("site", "RF7"), data=replace(sample(), sites={}))
+    period, _, region, england = _site_open(report)
+    assert (period.met, period.missed) == (3, 1)
+    assert report.region is None and region is None
+    assert england is not None and (england.met, england.missed) == (5, 2)
+    assert "unknown region" not in render_html(report)
 
 
 def test_a_region_compares_with_previous_and_england_only() -> None:
