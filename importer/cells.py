@@ -13,6 +13,14 @@ from events.validation import SITE_ID_PATTERN, SPONSOR_ID_PATTERN, STUDY_ID_PATT
 
 YES = frozenset({"yes", "y", "true", "1"})
 NO = frozenset({"no", "n", "false", "0"})
+QUOTED_CHARACTERS = 60  # of a cell quoted in a problem (a notes cell may hold pages)
+
+
+def quoted(text: str) -> str:
+    """A cell's text as a problem quotes it: in full, or its start and its length."""
+    if len(text) <= QUOTED_CHARACTERS:
+        return repr(text)
+    return f"{text[:QUOTED_CHARACTERS]!r}... ({len(text):,} characters)"
 
 
 def is_blank(value: object) -> bool:
@@ -27,24 +35,52 @@ def cell_text(value: object) -> str:
 
 
 def study_id(value: object, template: str) -> str:
-    """`template` has one `{}`: 61234 with "CPMS-{}" is CPMS-61234, and so is CPMS-61234."""
+    """`template` has one `{}`: 61234 with "CPMS-{}" is CPMS-61234, and so are CPMS-61234,
+    "CPMS 61234" and CPMS_61234 (the prefix with a space or '_' for its separator)."""
     text = cell_text(value)
     if not text:
         raise ValueError("no study ID")
     prefix, suffix = template.split("{}")
-    already = (
-        len(text) > len(prefix) + len(suffix)
-        and text.lower().startswith(prefix.lower())
-        and text.lower().endswith(suffix.lower())
-    )
-    body = text[len(prefix) : len(text) - len(suffix)] if already else text
+    body = _study_body(text, prefix, suffix)
+    if not body:
+        raise ValueError(f"{quoted(text)} is not a study ID: nothing follows {prefix.strip()!r}")
     result = template.replace("{}", body)
     if not STUDY_ID_PATTERN.fullmatch(result):
+        stem = _stem(prefix)
+        number = re.search(r"\d+", text)
+        if stem and number and text.lower().startswith(stem.lower()):
+            example = number.group()
+            raise ValueError(
+                f"{quoted(text)} is not a study ID: write it as "
+                f"{template.replace('{}', example)} or {example}"
+            )
         raise ValueError(
-            f"{text!r} is not a study ID: {result!r} must be letters, digits, '.', '_', ':' "
-            f"or '-', at most 64 characters"
+            f"{quoted(text)} is not a study ID: {quoted(result)} must be letters, digits, "
+            "'.', '_', ':' or '-', at most 64 characters"
         )
     return result
+
+
+def _stem(prefix: str) -> str:
+    """The prefix without its separator: "CPMS-" -> "CPMS"."""
+    return prefix.rstrip(" -_:.")
+
+
+def _study_body(text: str, prefix: str, suffix: str) -> str:
+    """What goes into the template's `{}`: the cell without the prefix and suffix it may
+    already carry ("" when it carries nothing else)."""
+    lower = text.lower()
+    if not lower.endswith(suffix.lower()):
+        return text
+    inner = text[: len(text) - len(suffix)]
+    stem = _stem(prefix)
+    if inner.lower().startswith(prefix.lower()):
+        return inner[len(prefix) :].strip()
+    if stem and inner.lower() == stem.lower():
+        return ""
+    if stem and inner.lower().startswith(stem.lower()) and inner[len(stem)] in " _":
+        return inner[len(stem) + 1 :].strip()
+    return text
 
 
 def ods_code(value: object) -> str:
@@ -53,7 +89,7 @@ def ods_code(value: object) -> str:
     if not text:
         raise ValueError("no site ODS code")
     if not SITE_ID_PATTERN.fullmatch(text):
-        raise ValueError(f"{text!r} is not an ODS code (3 to 10 letters or digits, e.g. RGT)")
+        raise ValueError(f"{quoted(text)} is not an ODS code (3 to 10 letters or digits, e.g. RGT)")
     return text
 
 
@@ -68,7 +104,7 @@ def yes_no(value: object) -> bool | None:
         return True
     if text in NO:
         return False
-    raise ValueError(f"{cell_text(value)!r} is not yes or no (use Yes or No)")
+    raise ValueError(f"{quoted(cell_text(value))} is not yes or no (use Yes or No)")
 
 
 def sponsor_id(value: object, *, from_name: bool) -> str:
@@ -84,11 +120,13 @@ def sponsor_id(value: object, *, from_name: bool) -> str:
         ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
         slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:100].rstrip("-")
         if not slug:
-            raise ValueError(f"sponsor {text!r} has no letters or digits to make a sponsor_id of")
+            raise ValueError(
+                f"sponsor {quoted(text)} has no letters or digits to make a sponsor_id of"
+            )
         return slug
     if not SPONSOR_ID_PATTERN.fullmatch(text):
         raise ValueError(
-            f"{text!r} cannot be a sponsor_id: letters, digits, '_' or '-' only, at most 100 "
+            f"{quoted(text)} cannot be a sponsor_id: letters, digits, '_' or '-' only, at most 100 "
             f"(it names the sponsor's topic)"
         )
     return text

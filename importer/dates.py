@@ -13,6 +13,8 @@ import re
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 
+from importer.cells import quoted
+
 # Excel's 1900 date system: serial 1 is 1900-01-01 and Excel believes 1900 was a leap year,
 # so for every serial after 60 the epoch is 1899-12-30.
 EXCEL_EPOCH = date(1899, 12, 30)
@@ -89,7 +91,7 @@ def _parse_text(text: str) -> date:
         return _checked(text, _full_year(text, year), month, int(day))
     if _SERIAL.fullmatch(text):
         return _from_serial(float(text), text)
-    raise ValueError(f"{text!r} is not a date {HINT}")
+    raise ValueError(f"{quoted(text)} is not a date {HINT}")
 
 
 def _full_year(text: str, year: str) -> int:

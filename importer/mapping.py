@@ -61,6 +61,22 @@ class Mapping:
         return self.source.replace("{site_id}", site_id or "")
 
 
+def source_problem(source: str, *, has_site_column: bool) -> str | None:
+    """Why `source` cannot be the events' source template, or None (a mapping's `source`
+    and `setupmon import --source` are checked alike)."""
+    if not source.strip():
+        return "may not be blank"
+    if re.search(r"[{}]", source.replace("{site_id}", "")):
+        return f"{source!r}: the only placeholder allowed is {{site_id}} (the site's ODS code)"
+    # the contract allows 64 characters; an ODS code in {site_id} takes up to 10
+    longest = len(source.replace("{site_id}", "")) + (10 if "{site_id}" in source else 0)
+    if longest > 64:
+        return f"{source!r}: over 64 characters (with up to 10 for {{site_id}})"
+    if "{site_id}" in source and not has_site_column:
+        return f"{source!r} uses {{site_id}} but the mapping has no site_id column"
+    return None
+
+
 def shipped_mappings() -> list[str]:
     folder = resources.files("importer") / "mappings"
     return sorted(item.name[:-5] for item in folder.iterdir() if item.name.endswith(".toml"))
@@ -113,14 +129,8 @@ def _parse(text: str, default_name: str, path: Path) -> Mapping:
         reader.fail("attributes.sponsor_id", "study_registered needs the sponsor's column")
 
     source = reader.text(data, "source")
-    # the contract allows 64 characters; an ODS code in {site_id} takes up to 10
-    longest = len(source.replace("{site_id}", "")) + (10 if "{site_id}" in source else 0)
-    if not source or re.search(r"[{}]", source.replace("{site_id}", "")) or longest > 64:
-        reader.fail(
-            "source", f"{source!r}: 1..64 characters with the site's code, optionally {{site_id}}"
-        )
-    if "{site_id}" in source and site_column is None:
-        reader.fail("source", "uses {site_id} but the mapping has no site_id column")
+    if (problem := source_problem(source, has_site_column=site_column is not None)) is not None:
+        reader.fail("source", problem)
 
     ignored = data.get("ignored", [])
     if not isinstance(ignored, list) or not all(isinstance(item, str) for item in ignored):

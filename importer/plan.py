@@ -4,14 +4,15 @@ Rules (README, "setupmon import"): a key's value unchanged publishes nothing; a 
 "new", a changed one "corrected", a cleared one "retracted"; keys this file does not mention
 are left alone (a partial export is not a retraction); an export older than the import that
 published a key's value is refused for that key; event IDs come from the key and the value
-(and its revision when a value comes back), so a rerun publishes the same IDs.
+(and its revision when a value comes back), so a rerun publishes the same IDs. With
+skip_bad_rows, a row with a planning problem is dropped whole, as the reader drops a bad row.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from core.codec import dumps
@@ -42,12 +43,20 @@ class ImportPlan:
     corrected: int
     retracted: int
     unchanged: int
-    problems: list[Problem]  # planning problems (stale data, rejected events): refuse
+    problems: list[Problem]  # planning problems (stale data, rejected events)
     warnings: list[str]  # planning warnings only; the file's own are in ReadResult.warnings
     rows: int = 0
     file_studies: int = 0
     file_sites: int = 0
-    skipped_rows: int = 0
+    skipped_rows: int = 0  # by the reader and by planning
+    skipped: tuple[int, ...] = ()  # the rows planning dropped (skip_bad_rows)
+    study_ids: frozenset[str] = frozenset()  # of the milestones planned (skipped rows not)
+    site_ids: frozenset[str] = frozenset()
+
+    @property
+    def refused(self) -> bool:
+        """Problems, and their rows were not skipped: the caller must refuse the file."""
+        return bool(self.problems) and not self.skipped
 
     @property
     def events(self) -> int:
@@ -67,16 +76,47 @@ class ImportPlan:
 
 
 def plan_import(
-    read: ReadResult, ledger: Mapping[str, LedgerEntry], recorded_at: datetime
+    read: ReadResult,
+    ledger: Mapping[str, LedgerEntry],
+    recorded_at: datetime,
+    *,
+    skip_bad_rows: bool = False,
+    planned_by: Mapping[str, str] | None = None,
 ) -> ImportPlan:
-    """The events that bring the topic to what `read` says, given what `ledger` holds."""
+    """The events that bring the topic to what `read` says, given what `ledger` holds.
+
+    `planned_by` names, for a key, the file of the same import whose plan put it in `ledger`
+    (so a conflict with it is not blamed on an earlier import). With `skip_bad_rows`, rows
+    with planning problems are dropped whole and listed in `skipped`.
+    """
     if recorded_at.tzinfo is None:
         raise ValueError("recorded_at needs a UTC offset")
+    plan = _plan(read, read.milestones, ledger, recorded_at, planned_by or {})
+    if not plan.problems or not skip_bad_rows:
+        return plan
+    bad = {problem.row for problem in plan.problems}
+    kept = [item for item in read.milestones if item.row not in bad]
+    again = _plan(read, kept, ledger, recorded_at, planned_by or {})
+    return replace(
+        again,
+        problems=plan.problems,
+        skipped=tuple(sorted(bad)),
+        skipped_rows=again.skipped_rows + len(bad),
+    )
+
+
+def _plan(
+    read: ReadResult,
+    milestones: list[ImportedMilestone],
+    ledger: Mapping[str, LedgerEntry],
+    recorded_at: datetime,
+    planned_by: Mapping[str, str],
+) -> ImportPlan:
     stamp = recorded_at.isoformat()
     counts = {"new": 0, "corrected": 0, "retracted": 0, "unchanged": 0}
     problems: list[Problem] = []
     planned: dict[str, list[tuple[tuple[int, str, int, str], PlannedEvent]]] = {}
-    for item in read.milestones:
+    for item in milestones:
         key = item.key
         entry = ledger.get(key)
         value = _value(item)
@@ -85,7 +125,7 @@ def plan_import(
             counts["unchanged"] += entry is not None
             continue
         if entry is not None and entry.recorded >= recorded_at:
-            problems.append(_stale(item, entry, stamp))
+            problems.append(_stale(item, entry, stamp, planned_by.get(key)))
             continue
         event, change, new_entry = _event(item, key, value, entry, stamp)
         verdict = validate_event(event)
@@ -106,15 +146,22 @@ def plan_import(
         study: [event for _, event in sorted(events, key=lambda pair: pair[0])]
         for study, events in planned.items()
     }
+    study_ids = frozenset(item.study_id for item in milestones)
+    site_ids = frozenset(item.site_id for item in milestones if item.site_id is not None)
     return ImportPlan(
         studies=studies,
         problems=problems,
         warnings=[],
         rows=read.rows,
-        file_studies=read.studies,
-        file_sites=read.sites,
+        file_studies=len(study_ids),
+        file_sites=len(site_ids),
         skipped_rows=len(read.skipped_rows),
-        **counts,
+        study_ids=study_ids,
+        site_ids=site_ids,
+        new=counts["new"],
+        corrected=counts["corrected"],
+        retracted=counts["retracted"],
+        unchanged=counts["unchanged"],
     )
 
 
@@ -165,11 +212,21 @@ def _event_id(key: str, counted: str, revision: int) -> str:
     return "imp-" + hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
-def _stale(item: ImportedMilestone, entry: LedgerEntry, stamp: str) -> Problem:
+def _stale(
+    item: ImportedMilestone, entry: LedgerEntry, stamp: str, other_file: str | None
+) -> Problem:
     what = f"{item.milestone} of {item.study_id}" + (
         "" if item.site_id is None else f" at site {item.site_id}"
     )
     was = "a retraction" if entry.value is None else entry.value[:10]
+    if other_file is not None:  # recorded_at ties with a file earlier in this import
+        return Problem(
+            item.row,
+            item.column,
+            f"{other_file}, in this import with the same recorded_at ({stamp}), gives {was} "
+            f"for {what}: which is right? Import them separately, each with its real "
+            f"--recorded-at",
+        )
     return Problem(
         item.row,
         item.column,

@@ -16,12 +16,19 @@ from events.milestones import SITE_MILESTONES as SITE_KINDS
 from events.milestones import MilestoneKind
 from importer import cells
 from importer.dates import parse_export_date
+from importer.header import resolve_header
 from importer.mapping import Mapping
 from importer.tables import Row, Table
 
-HEADER_ROW = 1
 # the contract's defaults for a blank flag (CONTRACT.md section 1, study_registered)
 FLAG_DEFAULTS: dict[str, bool] = {"commercial": True, "ctimp": True, "atimp": False}
+# attributes that change how a study is judged (value, None for any text): lost without a
+# registration date, so such a row is a problem (ctimp, sponsor and title change no clock)
+UNREGISTERED_ATTRIBUTES: dict[str, tuple[bool | None, str, str]] = {
+    "commercial": (False, "No", "counted as commercial"),
+    "atimp": (True, "Yes", "judged as not ATIMP (60 days, not 90)"),
+    "excluded_reason": (None, "an exclusion reason", "counted, not excluded"),
+}
 
 # looked up once per cell of a large file, cheaper than the enum's properties
 NAMES = {kind: kind.value for kind in MilestoneKind}
@@ -72,17 +79,20 @@ class ReadResult:
     # the caller must refuse the file: problems, and either no --skip-bad-rows or a problem
     # with the header (a missing column) that skipping rows cannot fix
     refused: bool = False
+    bad_header: bool = False  # the header lacks a required column (the only problem)
 
 
 def read_milestones(
     table: Table, mapping: Mapping, recorded_at: datetime, *, skip_bad_rows: bool = False
 ) -> ReadResult:
     """Every milestone of every row, and every problem (see module docstring)."""
-    columns, problems, warnings = _resolve_columns(table, mapping)
-    if any(p.column in (mapping.study_id_column, mapping.site_id_column) for p in problems):
-        # without the study (or site) column no row can be read
-        return ReadResult([], problems, len(table.rows), 0, 0, [], warnings, refused=True)
-    reader = _RowReader(mapping, columns, uk_date(recorded_at))
+    header = resolve_header(table, mapping)
+    if header.missing is not None:
+        # without a required column the file cannot be imported: skipping rows cannot help
+        problem = Problem(table.header_row, None, header.missing)
+        return ReadResult([], [problem], len(table.rows), 0, 0, [], refused=True, bad_header=True)
+    reader = _RowReader(mapping, header.columns, uk_date(recorded_at))
+    problems: list[Problem] = []
     groups: dict[str, list[ImportedMilestone]] = {}  # key -> what each row says of it
     for row in table.rows:
         row_milestones, row_problems = reader.read(row)
@@ -92,13 +102,12 @@ def read_milestones(
     for group in groups.values():
         if len(group) > 1 and len({(m.date, _frozen(m.attributes)) for m in group}) > 1:
             problems += _conflict(group)
-    skipped = sorted({p.row for p in problems if p.row != HEADER_ROW}) if skip_bad_rows else []
+    skipped = sorted({p.row for p in problems}) if skip_bad_rows else []
     dropped = set(skipped)
     # identical duplicate rows count once: the first row that is kept speaks for them
     milestones = [
         kept[0] for group in groups.values() if (kept := [m for m in group if m.row not in dropped])
     ]
-    refused = bool(problems) and (not skip_bad_rows or any(p.row == HEADER_ROW for p in problems))
     problems.sort(key=lambda p: p.row)  # stable: within a row, in column order
     return ReadResult(
         milestones=milestones,
@@ -107,44 +116,10 @@ def read_milestones(
         studies=len({m.study_id for m in milestones}),
         sites=len({m.site_id for m in milestones if m.site_id is not None}),
         skipped_rows=skipped,
-        warnings=warnings,
+        warnings=header.warnings,
         site_records=len({(m.study_id, m.site_id) for m in milestones if m.site_id is not None}),
-        refused=refused,
+        refused=bool(problems) and not skip_bad_rows,
     )
-
-
-def _normal(label: str) -> str:
-    """Labels match whatever the case and spacing: "Open to  Recruitment" is "Open to recruitment"."""
-    return " ".join(label.split()).casefold()
-
-
-def _resolve_columns(
-    table: Table, mapping: Mapping
-) -> tuple[dict[str, str], list[Problem], list[str]]:
-    """Mapping label -> the file's label, the missing required columns, unknown columns."""
-    in_file = {_normal(label): label for label in table.labels}
-    columns: dict[str, str] = {}
-    problems: list[Problem] = []
-    for column in mapping.columns():
-        found = in_file.get(_normal(column.label))
-        if found is not None:
-            columns[column.label] = found
-        elif not column.optional:
-            problems.append(
-                Problem(
-                    HEADER_ROW,
-                    column.label,
-                    f"the file has no such column, which mapping {mapping.name!r} needs "
-                    f"(its columns: {', '.join(table.labels)})",
-                )
-            )
-    known = {_normal(label) for label in list(columns) + list(mapping.ignored)}
-    warnings = [
-        f"column {label!r} is not in mapping {mapping.name!r}: not read"
-        for label in table.labels
-        if _normal(label) not in known
-    ]
-    return columns, problems, warnings
 
 
 def _frozen(attributes: dict[str, object] | None) -> object:
@@ -257,10 +232,41 @@ class _RowReader:
                 result[name] = text
         if registered and "sponsor_id" in labels:
             result["sponsor_id"] = self._cell(row, problems, labels["sponsor_id"], self._sponsor)
+        if not registered:
+            problems += self._unregistered(row, problems, dated, result)
         reason = self.mapping.non_commercial_excluded_reason
         if result.get("commercial") is False and reason and "excluded_reason" not in result:
             result["excluded_reason"] = reason
         return result
+
+    def _unregistered(
+        self,
+        row: Row,
+        problems: list[Problem],
+        dated: list[tuple[str, MilestoneKind, date | None]],
+        attributes: dict[str, object],
+    ) -> list[Problem]:
+        """A flag that changes how the study is judged, on a row whose registration date is
+        blank: attributes travel only on study_registered, so the flag would be lost."""
+        blank = [
+            self.columns[label]
+            for label, kind, day in dated
+            if kind is MilestoneKind.STUDY_REGISTERED and day is None
+        ]
+        if not blank or any(p.column == blank[0] for p in problems if p.row == row.number):
+            return []  # no registration column, or its cell is a problem already
+        found = []
+        for name, (value, says, effect) in UNREGISTERED_ATTRIBUTES.items():
+            given = attributes.get(name)
+            matched = bool(given) if value is None else given is value
+            if name in self.mapping.attributes and matched:
+                column = self.columns[self.mapping.attributes[name]]
+                message = (
+                    f"{says}, but {blank[0]!r} is blank: without study_registered the study "
+                    f"would be {effect}"
+                )
+                found.append(Problem(row.number, column, message))
+        return found
 
     def _sponsor(self, value: object) -> str:
         return cells.sponsor_id(value, from_name=self.mapping.sponsor_from_name)

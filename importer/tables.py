@@ -13,10 +13,14 @@ from pathlib import Path
 
 from importer.errors import ImportRefused
 
-CSV_SUFFIXES = frozenset({".csv", ".tsv", ".txt"})
+CSV_SUFFIXES = frozenset({".csv", ".tsv", ".txt"})  # .txt: Excel's "Unicode text" export
 XLSX_SUFFIXES = frozenset({".xlsx", ".xlsm"})
 SEPARATORS = (",", ";", "\t")
 SAMPLE_LINES = 50  # lines read to decide the separator
+# free-text columns (EDGE notes) can be long; the csv module's default limit is 128 KiB
+CSV_FIELD_LIMIT = 16 * 1024 * 1024
+# a title row or two above the header is common; the header is looked for this far down
+HEADER_SEARCH_ROWS = 10
 
 
 @dataclass(frozen=True)
@@ -30,15 +34,31 @@ class Table:
     path: Path
     labels: list[str]
     rows: list[Row]
+    header_row: int = 1  # the header's row number
+    # the non-blank rows above the header (titles): row number, their text
+    preamble: tuple[tuple[int, str], ...] = ()
 
 
-def read_table(path: Path, sheet: str | None = None) -> Table:
-    """Read an export; raises ImportRefused when it is not one we can read."""
+def normal_label(label: str) -> str:
+    """Labels match whatever the case and spacing: "Open to  Recruitment" is "Open to recruitment"."""
+    return " ".join(label.split()).casefold()
+
+
+def read_table(path: Path, sheet: str | None = None, header_label: str | None = None) -> Table:
+    """Read an export; raises ImportRefused when it is not one we can read.
+
+    The header is the first non-blank row, or, given `header_label`, the first of the first
+    HEADER_SEARCH_ROWS non-blank rows that holds that label (title rows above it are kept
+    in `preamble`, not read as records).
+    """
     suffix = path.suffix.lower()
     if suffix == ".xls":
         raise ImportRefused(f"{path}: an .xls file (Excel 97-2003); save it as .xlsx or CSV")
     if suffix not in CSV_SUFFIXES | XLSX_SUFFIXES:
-        raise ImportRefused(f"{path}: not a CSV or XLSX export (expected .csv or .xlsx)")
+        known = ", ".join(sorted(CSV_SUFFIXES | XLSX_SUFFIXES))
+        raise ImportRefused(f"{path}: not a CSV or XLSX export (expected {known})")
+    if path.is_dir():
+        raise ImportRefused(f"{path}: a directory, not an export file")
     if not path.is_file():
         raise ImportRefused(f"{path}: no such file")
     if suffix in XLSX_SUFFIXES:
@@ -47,27 +67,55 @@ def read_table(path: Path, sheet: str | None = None) -> Table:
         raise ImportRefused(f"{path}: a CSV file has no sheets (--sheet is for .xlsx)")
     else:
         lines = _csv_lines(path)
-    return _table(path, lines)
+    return _table(path, lines, header_label)
 
 
-def _table(path: Path, lines: Iterable[tuple[int, list[object]]]) -> Table:
-    header: list[str] | None = None
-    rows: list[Row] = []
+def _table(
+    path: Path, lines: Iterable[tuple[int, list[object]]], header_label: str | None
+) -> Table:
+    records = _non_blank(lines)
+    leading: list[tuple[int, list[object]]] = []  # candidates for the header
+    for record in records:
+        leading.append(record)
+        if header_label is None or _holds(record[1], header_label):
+            break
+        if len(leading) == HEADER_SEARCH_ROWS:
+            break
+    if not leading:
+        raise ImportRefused(f"{path}: the file is empty (no header row)")
+    at = next((i for i, (_, values) in enumerate(leading) if _holds(values, header_label)), 0)
+    number, values = leading[at]
+    header = _labels(path, number, values)
+    rows = [_row(header, n, v) for n, v in leading[at + 1 :]]
+    rows += [_row(header, n, v) for n, v in records]
+    preamble = tuple((n, _text_of(v)) for n, v in leading[:at])
+    return Table(path, [label for label in header if label], rows, number, preamble)
+
+
+def _non_blank(lines: Iterable[tuple[int, list[object]]]) -> Iterator[tuple[int, list[object]]]:
     for number, values in lines:
         values = [_stripped(value) for value in values]
-        if all(value is None or value == "" for value in values):
-            continue  # wholly blank rows are spacing, not records
-        if header is None:
-            header = _labels(path, number, values)
-            continue
-        cells = {label: value for label, value in zip(header, values, strict=False) if label}
-        for label in header[len(values) :]:
-            if label:
-                cells[label] = ""  # a short line: the missing cells are blank
-        rows.append(Row(number, cells))
-    if header is None:
-        raise ImportRefused(f"{path}: the file is empty (no header row)")
-    return Table(path, [label for label in header if label], rows)
+        if not all(value is None or value == "" for value in values):
+            yield number, values  # wholly blank rows are spacing, not records
+
+
+def _holds(values: list[object], label: str | None) -> bool:
+    if label is None:
+        return True
+    wanted = normal_label(label)
+    return any(isinstance(value, str) and normal_label(value) == wanted for value in values)
+
+
+def _row(header: list[str], number: int, values: list[object]) -> Row:
+    cells = {label: value for label, value in zip(header, values, strict=False) if label}
+    for label in header[len(values) :]:
+        if label:
+            cells[label] = ""  # a short line: the missing cells are blank
+    return Row(number, cells)
+
+
+def _text_of(values: list[object]) -> str:
+    return " ".join(str(value) for value in values if value is not None and value != "")
 
 
 def _labels(path: Path, number: int, values: list[object]) -> list[str]:
@@ -91,8 +139,13 @@ def _stripped(value: object) -> object:
 
 
 def _csv_lines(path: Path) -> Iterator[tuple[int, list[object]]]:
+    if csv.field_size_limit() < CSV_FIELD_LIMIT:
+        csv.field_size_limit(CSV_FIELD_LIMIT)
     text = _decoded(path, path.read_bytes())
-    separator = _separator(text)
+    try:
+        separator = _separator(text)
+    except csv.Error as exc:
+        raise ImportRefused(f"{path}: not readable as CSV ({exc})") from None
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
     last_line = 0
     try:
@@ -108,12 +161,15 @@ def _csv_lines(path: Path) -> Iterator[tuple[int, list[object]]]:
 
 def _separator(text: str) -> str:
     """The separator that splits the first lines into as many cells as the header has
-    (a label such as "Sponsor, if any" must not make a ';' file look like a ',' file)."""
+    (a label such as "Sponsor, if any" must not make a ';' file look like a ',' file).
+    Lines of one cell before the header (a title) do not count."""
     sample = [line for line in text.splitlines()[:SAMPLE_LINES] if line.strip()]
 
     def fit(separator: str) -> tuple[int, int]:
         counts = [len(record) for record in csv.reader(sample, delimiter=separator)]
-        if not counts or counts[0] < 2:
+        while counts and counts[0] < 2:
+            counts.pop(0)
+        if not counts:
             return (-1, 0)
         return (sum(count == counts[0] for count in counts), counts[0])
 

@@ -30,7 +30,8 @@ a date cleared since as a retraction; studies and sites absent from a file are l
 If the broker fails mid-import, rerun the same command: it publishes what is missing.
 
 A file with a bad row is refused whole, every problem listed by row and column, and
-nothing is published (unless --skip-bad-rows).
+nothing is published (unless --skip-bad-rows). The header is the first row holding the
+mapping's study ID column (title rows above it are skipped).
 """
 
 
@@ -57,7 +58,7 @@ def add_import_parser(commands: argparse._SubParsersAction) -> None:
         "--recorded-at",
         metavar="RFC3339",
         help="when the export was made, e.g. 2026-11-20T17:00:00Z (default: each file's "
-        "modification time); never in the future",
+        "modification time); never in the future nor before 1990",
     )
     parser.add_argument(
         "--dry-run",
@@ -67,7 +68,8 @@ def add_import_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--skip-bad-rows",
         action="store_true",
-        help="import the good rows of a file with bad ones (the bad ones are listed)",
+        help="import the good rows of a file with bad ones, including rows an earlier "
+        "import made stale (the bad ones are listed)",
     )
     parser.add_argument(
         "--sheet", metavar="NAME", help="the sheet of an .xlsx (default: the first)"

@@ -242,3 +242,130 @@ def test_a_file_with_bad_rows_is_refused_whole_and_publishes_nothing(
         if r.value and loads(r.value)["study_id"] == "CPMS-62003"
     ]
     assert {e["site_id"] for e in skipped} == {"RLY"}  # RHE's row of 62003 was skipped
+
+
+# -- review of issue 12 (findings 3, 8, 11) ------------------------------------------------
+
+EDGE_HEADER = (
+    "NIHR Portfolio Study ID,Site ODS Code,Date site invited,Date site selected,"
+    "Date site confirmed,Open to recruitment,First patient consented,First patient recruited"
+)
+
+
+def edge_export(path: Path, *rows: str) -> Path:
+    path.write_text("\n".join([EDGE_HEADER, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+def test_skip_bad_rows_skips_rows_whose_cells_an_earlier_import_made_stale(
+    as_importer: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = as_importer
+    now = datetime.now(UTC)
+    first = edge_export(tmp_path / "new.csv", "71001,RGT,01/03/2026,15/03/2026,,01/05/2026,,")
+    status, _, err = setupmon_import(
+        capsys, "--mapping", "edge", str(first), "--recorded-at", stamp(now - timedelta(hours=1))
+    )
+    assert status == 0, err
+    published = len(milestones(settings))
+    # an older export: 71001 gives another selection date (stale), 71002 is new
+    old = edge_export(
+        tmp_path / "old.csv",
+        "71001,RGT,01/03/2026,17/03/2026,,01/05/2026,,",
+        "71002,RGT,02/03/2026,16/03/2026,,,,",
+    )
+    older = ["--recorded-at", stamp(now - timedelta(days=9))]
+    status, out, err = setupmon_import(capsys, "--mapping", "edge", str(old), *older)
+    assert status == 1 and out == ""
+    assert err.startswith(
+        f"setupmon import: {old} refused, nothing published (1 problem; "
+        "--skip-bad-rows imports the other rows):\n  row 2, column 'Date site selected': "
+    )
+    assert len(milestones(settings)) == published
+
+    status, out, err = setupmon_import(
+        capsys, "--mapping", "edge", str(old), *older, "--skip-bad-rows"
+    )
+    assert status == 0, err
+    assert err.startswith(f"{old}: skipped rows 2:\n  row 2, column 'Date site selected': ")
+    assert "skipped rows 1, problems 1" in out.splitlines()[-1]
+    sent = [loads(r.value) for r in milestones(settings) if r.value]
+    assert {e["study_id"] for e in sent} == {"CPMS-71001", "CPMS-71002"}
+    assert {e["study_id"] for e in sent if e["recorded_at"] == older[1]} == {"CPMS-71002"}
+
+
+def test_two_files_of_one_import_that_disagree_name_each_other(
+    as_importer: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = as_importer
+    one = edge_export(tmp_path / "f1.csv", "72001,RGT,01/03/2026,15/03/2026,,,,")
+    two = edge_export(tmp_path / "f2.csv", "72001,RGT,01/03/2026,16/03/2026,,,,")
+    at = stamp(datetime.now(UTC) - timedelta(hours=1))
+    status, out, err = setupmon_import(
+        capsys, "--mapping", "edge", str(one), str(two), "--recorded-at", at
+    )
+    assert status == 1 and out == ""
+    assert (
+        f"row 2, column 'Date site selected': {one}, in this import with the same recorded_at"
+        in err
+    )
+    assert milestones(settings) == []
+
+
+def test_a_workbook_with_a_title_row_imports(
+    as_importer: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from openpyxl import Workbook
+
+    settings = as_importer
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(["EDGE Site Records export - Royal Surrey - run 29/11/2026"])
+    sheet.append([])
+    sheet.append(EDGE_HEADER.split(","))
+    sheet.append([73001, "RGT", "01/03/2026", "15/03/2026", None, None, None, None])
+    path = tmp_path / "title.xlsx"
+    workbook.save(path)
+    at = stamp(datetime.now(UTC) - timedelta(hours=1))
+    status, out, err = setupmon_import(capsys, "--mapping", "edge", str(path), "--recorded-at", at)
+    assert status == 0, err
+    assert err == (
+        f"warning: {path}: row 1 above the header (row 3) not read: "
+        "'EDGE Site Records export - Royal Surrey - run 29/11/2026'\n"
+    )
+    assert "published 2 events of 1 studies" in out
+    assert {loads(r.value)["milestone"] for r in milestones(settings) if r.value} == {
+        "site_invited",
+        "site_selected",
+    }
+
+
+def test_a_failed_publication_does_not_say_it_was_publishing(
+    as_importer: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from aiokafka.admin import AIOKafkaAdminClient
+    from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+
+    from broker.client import client_options
+
+    settings = as_importer
+
+    async def shrink_messages() -> None:
+        # the broker refuses every batch of the milestones topic: a publication that fails
+        admin = AIOKafkaAdminClient(**client_options(settings))
+        await admin.start()
+        try:
+            topic = ConfigResource(
+                ConfigResourceType.TOPIC, settings.topic("milestones"), {"max.message.bytes": "64"}
+            )
+            await admin.alter_configs([topic])
+        finally:
+            await admin.close()
+
+    run(shrink_messages())
+    path = edge_export(tmp_path / "edge.csv", "74001,RGT,01/03/2026,15/03/2026,,,,")
+    at = stamp(datetime.now(UTC) - timedelta(hours=1))
+    status, out, err = setupmon_import(capsys, "--mapping", "edge", str(path), "--recorded-at", at)
+    assert status == 1 and out == "", out
+    assert "the broker failed after 0 of 1 studies were published and recorded" in err

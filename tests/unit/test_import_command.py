@@ -76,6 +76,8 @@ def test_a_missing_file_is_named(capsys: pytest.CaptureFixture[str], tmp_path: P
         ("20/11/2026 17:00", "is not an RFC 3339 time with an offset"),
         ("2026-02-30T17:00:00Z", "is not a real time"),
         ("2999-01-01T00:00:00Z", "is in the future"),
+        ("0001-01-01T00:00:00Z", "is before 1990: a typo?"),
+        ("1989-12-31T23:30:00-01:00", "is before 1990: a typo?"),
     ],
 )
 def test_a_bad_recorded_at_is_refused(
@@ -147,7 +149,10 @@ def test_a_missing_column_refuses_even_with_skip_bad_rows(
     export.write_text(EDGE_CSV.read_text(encoding="utf-8-sig").replace("Site ODS Code", "Site"))
     status, _, err = setupmon_import(capsys, "--mapping", "edge", str(export), "--skip-bad-rows")
     assert status == 1
-    assert "refused, nothing published" in err and "row 1, column 'Site ODS Code'" in err
+    # one problem, and no hint to pass the flag that was passed
+    assert err.startswith(f"setupmon import: {export} refused, nothing published (1 problem):\n")
+    assert "  row 1: the header lacks the column 'Site ODS Code'" in err
+    assert len(err.splitlines()) == 2
 
 
 def test_sheet_is_for_workbooks(capsys: pytest.CaptureFixture[str]) -> None:
@@ -248,3 +253,62 @@ def test_recorded_at_defaults_to_the_files_modification_time(tmp_path: Path) -> 
     made = datetime(2026, 11, 27, 9, 30, 15, 400_000, tzinfo=UTC)
     os.utime(export, (made.timestamp(), made.timestamp()))
     assert file_recorded_at(export, NOW) == datetime(2026, 11, 27, 9, 30, 15, tzinfo=UTC)
+
+
+# -- review of issue 12 (findings 3, 10, 11) -----------------------------------------------
+
+H = (
+    "NIHR Portfolio Study ID,Site ODS Code,Date site invited,Date site selected,"
+    "Date site confirmed,Open to recruitment,First patient consented,First patient recruited"
+)
+
+
+def export(tmp_path: Path, *rows: str) -> Path:
+    path = tmp_path / "edge.csv"
+    path.write_text("\n".join([H, *rows]) + "\n")
+    return path
+
+
+def test_one_problem_is_one_problem_and_the_hint_comes_when_other_rows_are_good(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = export(tmp_path, "70001,RGT,01/03/2026,,,,,", "70002,R?,02/03/2026,,,,,")
+    status, _, err = setupmon_import(capsys, "--mapping", "edge", str(path), "--dry-run")
+    assert status == 1
+    assert err.splitlines()[0] == (
+        f"setupmon import: {path} refused, nothing published (1 problem; "
+        "--skip-bad-rows imports the other rows):"
+    )
+
+
+def test_no_hint_when_every_row_is_bad(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = export(tmp_path, "70002,R?,02/03/2026,,,,,")
+    status, _, err = setupmon_import(capsys, "--mapping", "edge", str(path), "--dry-run")
+    assert status == 1
+    assert err.splitlines()[0] == f"setupmon import: {path} refused, nothing published (1 problem):"
+
+
+@pytest.mark.parametrize(
+    ("mapping", "source", "complaint"),
+    [
+        ("edge", "edge-kss:{site}", "'edge-kss:{site}': the only placeholder allowed is {site_id}"),
+        ("cpms", "cpms:{site_id}", "uses {site_id} but the mapping has no site_id column"),
+        ("cpms", "c" * 65, "over 64 characters"),
+    ],
+)
+def test_source_is_checked_as_a_mappings_source_is(
+    capsys: pytest.CaptureFixture[str], mapping: str, source: str, complaint: str
+) -> None:
+    status, out, err = setupmon_import(
+        capsys, "--mapping", mapping, str(EDGE_CSV), "--source", source
+    )
+    assert status == 1 and out == ""
+    assert err.startswith("setupmon import: --source: ") and complaint in err
+
+
+def test_a_directory_is_called_a_directory(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    status, _, err = setupmon_import(capsys, "--mapping", "edge", str(tmp_path))
+    assert status == 1
+    assert err == f"setupmon import: {tmp_path} is a directory, not an export file\n"

@@ -106,7 +106,7 @@ def test_a_users_own_mapping_file(tmp_path: Path) -> None:
         (
             ('source = "lpms:{site_id}"', 'source = "lpms:{site}"'),
             "source",
-            "optionally {site_id}",
+            "the only placeholder allowed is {site_id}",
         ),
         (("optional = true", 'optional = "yes"'), "milestones.'Closed'.optional", "true or false"),
         (('ignored = ["Notes"]', 'ignored = "Notes"'), "ignored", "list of column labels"),

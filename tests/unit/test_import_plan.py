@@ -320,3 +320,40 @@ def test_ledger_entry_round_trip_and_bad_input() -> None:
     ]:
         with pytest.raises(ValueError):
             LedgerEntry.from_json(bad)
+
+
+# -- review of issue 12 (findings 3, 11) ---------------------------------------------------
+
+
+def test_skip_bad_rows_drops_a_row_with_a_planning_problem_whole(tmp_path: Path) -> None:
+    other = "70001,RX1,2,02/02/2026,,,,,,"
+    first = plan_import(edge(tmp_path, ROW), {}, T0)
+    older = T0 - timedelta(days=2)
+    # row 2: one stale cell (a different opening date) and one cell never published before
+    stale = ROW.replace("01/04/2026,,", "05/04/2026,02/04/2026,")
+    result = edge(tmp_path, stale, other, at=older)
+
+    refused = plan_import(result, ledger_after(first), older)
+    assert refused.refused and refused.skipped == ()
+
+    plan = plan_import(result, ledger_after(first), older, skip_bad_rows=True)
+    assert not plan.refused and plan.skipped == (2,)
+    assert [(p.row, p.column) for p in plan.problems] == [(2, "Open to recruitment")]
+    # nothing of row 2 is published, not even its cells that were fine; row 3 is
+    assert {body["study_id"] for body in bodies(plan)} == {"CPMS-70001"}
+    assert (plan.new, plan.summary()["skipped_rows"]) == (1, 1)
+    assert (plan.summary()["studies"], plan.summary()["sites"]) == (1, 1)
+
+
+def test_a_tie_with_an_earlier_file_of_the_same_import_names_that_file(tmp_path: Path) -> None:
+    first = plan_import(edge(tmp_path, ROW), {}, T0)
+    ledger = ledger_after(first)
+    edited = ROW.replace("01/04/2026", "05/04/2026")
+    planned_by = {event.key: "f1.csv" for event in events_of(first)}
+    plan = plan_import(edge(tmp_path, edited), ledger, T0, planned_by=planned_by)
+    [problem] = plan.problems
+    assert problem.message == (
+        f"f1.csv, in this import with the same recorded_at ({T0.isoformat()}), gives "
+        "2026-04-01 for site_opened of CPMS-61234 at site RGT: which is right? Import them "
+        "separately, each with its real --recorded-at"
+    )

@@ -189,9 +189,12 @@ def test_a_missing_required_column_is_a_header_problem_even_when_skipping_rows()
         if label != "Open to recruitment"
     ]
     result = read_milestones(table(labels, row), load_mapping("edge"), RECORDED, skip_bad_rows=True)
-    assert [(p.row, p.column) for p in result.problems] == [(1, "Open to recruitment")]
-    assert "the file has no such column, which mapping 'edge' needs" in result.problems[0].message
-    assert result.refused
+    assert [(p.row, p.column) for p in result.problems] == [(1, None)]
+    assert result.problems[0].message.startswith(
+        "the header lacks the column 'Open to recruitment', which mapping 'edge' needs. "
+        "Its labels: 'NIHR Portfolio Study ID', 'Site ODS Code', 'IRAS Number',"
+    )
+    assert result.refused and result.bad_header and result.warnings == []
 
 
 def test_without_the_study_column_no_row_is_read() -> None:
@@ -200,7 +203,13 @@ def test_without_the_study_column_no_row_is_read() -> None:
         table(labels, edge_row(invited="01/02/2026")), load_mapping("edge"), RECORDED
     )
     assert result.milestones == [] and result.refused
-    assert [p.column for p in result.problems] == ["NIHR Portfolio Study ID"]
+    assert problems_of(result) == [
+        "row 1: no header for mapping 'edge': none of the first 10 rows holds "
+        "'NIHR Portfolio Study ID'. Missing columns: 'NIHR Portfolio Study ID'. Row 1 holds: "
+        "'Study', 'Site ODS Code', 'IRAS Number', 'Date site invited', 'Date site selected', "
+        "'Date site confirmed by Sponsor', 'Date site confirmed', 'Open to recruitment', "
+        "'First patient consented', 'First patient recruited'."
+    ]
 
 
 def test_an_absent_optional_column_is_fine() -> None:
@@ -375,3 +384,120 @@ def test_rows_giving_one_study_different_attributes_conflict() -> None:
     ]
     assert "different study_registered values" in result.problems[0].message
     assert read_cpms(cpms_row(), cpms_row(atimp="N")).problems == []  # the same, spelt otherwise
+
+
+# -- review of issue 12 (findings 2, 8, 9, 11) ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cells", "expected"),
+    [
+        (
+            {"commercial": "No", "added": ""},
+            "row 2, column 'Commercial': No, but 'Date added to portfolio' is blank: without "
+            "study_registered the study would be counted as commercial",
+        ),
+        (
+            {"atimp": "Y", "added": "N/A"},
+            "row 2, column 'ATIMP': Yes, but 'Date added to portfolio' is blank: without "
+            "study_registered the study would be judged as not ATIMP (60 days, not 90)",
+        ),
+    ],
+)
+def test_a_flag_that_changes_the_judgement_needs_the_registration_date(
+    cells: dict[str, object], expected: str
+) -> None:
+    result = read_cpms(cpms_row(**cells))
+    assert problems_of(result) == [expected]
+    assert result.refused and result.milestones == []
+
+
+def test_flags_without_a_registration_date_that_change_nothing_are_fine() -> None:
+    # the contract's defaults, and CTIMP (no clock depends on it), need no registration
+    result = read_cpms(cpms_row(commercial="Yes", ctimp="No", atimp="", added=""))
+    assert result.problems == []
+    assert "study_registered" not in {m.milestone for m in result.milestones if m.date}
+
+
+def test_a_bad_registration_date_is_one_problem_not_two() -> None:
+    result = read_cpms(cpms_row(commercial="No", added="someday"))
+    assert [p.column for p in result.problems] == ["Date added to portfolio"]
+
+
+def test_study_ids_written_with_a_space_or_underscore_after_the_prefix() -> None:
+    for written in ("CPMS 70003", "cpms_70003", "CPMS  70003"):
+        result = read_edge(edge_row(study=written))
+        assert {m.study_id for m in result.milestones} == {"CPMS-70003"}, written
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("CPMS-", "'CPMS-' is not a study ID: nothing follows 'CPMS-'"),
+        ("cpms", "'cpms' is not a study ID: nothing follows 'CPMS-'"),
+        ("CPMS/70003", "'CPMS/70003' is not a study ID: write it as CPMS-70003 or 70003"),
+    ],
+)
+def test_a_prefix_without_a_number_is_no_study_id(written: str, expected: str) -> None:
+    result = read_edge(edge_row(study=written))
+    assert problems_of(result) == [f"row 2, column 'NIHR Portfolio Study ID': {expected}"]
+
+
+def test_a_title_row_above_the_header_is_skipped_with_a_warning(tmp_path: Path) -> None:
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet["A1"] = "EDGE Site Records export - Royal Surrey - run 29/11/2026"
+    for column, label in enumerate(EDGE_LABELS, start=1):
+        sheet.cell(row=3, column=column, value=label)
+    for column, value in enumerate(edge_row(invited="01/02/2026"), start=1):
+        sheet.cell(row=4, column=column, value=value)
+    path = tmp_path / "title.xlsx"
+    workbook.save(path)
+    mapping = load_mapping("edge")
+    result = read_milestones(
+        read_table(path, header_label=mapping.study_id_column), mapping, RECORDED
+    )
+    assert result.problems == []
+    assert {(m.study_id, m.site_id, m.row) for m in result.milestones} == {("CPMS-61234", "RGT", 4)}
+    assert result.warnings == [
+        "row 1 above the header (row 3) not read: "
+        "'EDGE Site Records export - Royal Surrey - run 29/11/2026'"
+    ]
+
+
+def test_without_a_header_one_problem_names_the_missing_columns_and_the_header_row(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "title.csv"
+    path.write_text("\n\nEDGE Site Records export\nnotes,more notes\n")
+    mapping = load_mapping("edge")
+    result = read_milestones(
+        read_table(path, header_label=mapping.study_id_column), mapping, RECORDED
+    )
+    assert result.refused and result.bad_header and result.warnings == []
+    [problem] = result.problems
+    assert str(problem).startswith(
+        "row 3: no header for mapping 'edge': none of the first 10 rows holds "
+        "'NIHR Portfolio Study ID'. Missing columns: 'NIHR Portfolio Study ID', 'Site ODS Code', "
+    )
+    assert str(problem).endswith(". Row 3 holds: 'EDGE Site Records export'.")
+
+
+def test_the_wrong_mapping_says_which_mapping_fits() -> None:
+    result = read_milestones(table(EDGE_LABELS, edge_row()), load_mapping("cpms"), RECORDED)
+    [problem] = result.problems
+    assert problem.message.endswith("They fit --mapping edge.")
+    assert result.warnings == []  # not one warning per column the wrong mapping does not know
+
+
+def test_a_file_with_only_a_header_is_warned() -> None:
+    result = read_edge()
+    assert result.problems == [] and result.milestones == []
+    assert result.warnings == ["no rows below the header (row 1): nothing to import"]
+
+
+def test_a_long_cell_is_quoted_short_in_its_problem() -> None:
+    [problem] = read_edge(edge_row(opened="x" * 200_000)).problems
+    assert problem.message.startswith(f"{'x' * 60!r}... (200,000 characters) is not a date")
+    assert len(problem.message) < 200

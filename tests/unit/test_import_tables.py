@@ -115,3 +115,55 @@ def test_xlsx_first_sheet_by_default_and_unknown_sheet_refused(tmp_path: Path) -
     assert read_table(path).labels == ["not the data"]
     with pytest.raises(ImportRefused, match=r"no sheet named 'Site' \(sheets: 'Notes', 'Sites'\)"):
         read_table(path, sheet="Site")
+
+
+# -- review of issue 12 (findings 6, 8, 11) ------------------------------------------------
+
+
+def test_a_cell_longer_than_the_csv_modules_default_limit_is_read(tmp_path: Path) -> None:
+    notes = "x" * 200_000  # an EDGE notes column; the csv module's default limit is 131,072
+    path = write(tmp_path, "long.csv", f'Study ID,Notes\n61234,"{notes}"\n'.encode())
+    assert read_table(path).rows[0].cells == {"Study ID": "61234", "Notes": notes}
+
+
+def test_a_cell_over_the_limit_in_the_first_lines_is_refused_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import csv
+
+    from importer import tables
+
+    before = csv.field_size_limit()
+    monkeypatch.setattr(tables, "CSV_FIELD_LIMIT", 1000)
+    csv.field_size_limit(1000)
+    try:
+        path = write(tmp_path, "huge.csv", f'Study ID,Notes\n61234,"{"x" * 2000}"\n'.encode())
+        with pytest.raises(ImportRefused, match=r"huge.csv: not readable as CSV \(field larger"):
+            read_table(path)
+    finally:
+        csv.field_size_limit(before)
+
+
+def test_the_header_is_found_below_title_rows(tmp_path: Path) -> None:
+    text = "EDGE Site Records export - Royal Surrey\n\nrun 29/11/2026\nStudy ID;Site\n61234;RGT\n"
+    table = read_table(write(tmp_path, "t.csv", text.encode()), header_label="study  id")
+    assert (table.header_row, table.labels) == (4, ["Study ID", "Site"])
+    assert [(row.number, row.cells) for row in table.rows] == [
+        (5, {"Study ID": "61234", "Site": "RGT"})
+    ]
+    assert table.preamble == ((1, "EDGE Site Records export - Royal Surrey"), (3, "run 29/11/2026"))
+
+
+def test_the_header_is_looked_for_in_the_first_ten_rows_only(tmp_path: Path) -> None:
+    text = "".join(f"title {n}\n" for n in range(10)) + "Study ID,Site\n61234,RGT\n"
+    table = read_table(write(tmp_path, "t.csv", text.encode()), header_label="Study ID")
+    # not found: the first row is the header (the mapping then names what is missing)
+    assert (table.header_row, table.labels, table.preamble) == (1, ["title 0"], ())
+    assert len(table.rows) == 11
+
+
+def test_a_directory_is_not_called_missing(tmp_path: Path) -> None:
+    folder = tmp_path / "exports.csv"
+    folder.mkdir()
+    with pytest.raises(ImportRefused, match="a directory, not an export file"):
+        read_table(folder)
