@@ -29,7 +29,7 @@ from aiokafka.errors import KafkaError
 from broker.client import KafkaUnavailable, client_options, ensure_topics, partition_count
 from broker.messages import Outgoing
 from broker.partitions import partition_for
-from broker.publisher import MAX_BATCH_BYTES, Publisher, delivered
+from broker.publisher import MAX_BATCH_BYTES, Publisher, SentBatch, delivered
 from broker.topics import TopicNames
 from core.errors import SetupmonError
 from core.settings import Settings
@@ -40,6 +40,9 @@ from importer.plan import ImportPlan, LedgerEntry, PlannedEvent
 # import has little published but not yet recorded.
 ROUND_BYTES = 8 * MAX_BATCH_BYTES
 LEDGER_STALL_SECONDS = 30.0
+# The idempotent producer retries a batch until the broker takes it, however long the broker
+# is gone; the import gives up on a round after this long (the client's request timeout).
+ACK_TIMEOUT_SECONDS = 40.0
 
 Progress = Callable[[int], None]  # events published and recorded so far
 
@@ -179,7 +182,7 @@ async def _publish_round(
         [Outgoing(topics.milestones, event.study_id.encode(), event.event) for event in events]
         for events in round_studies
     ]
-    await delivered(await publisher.send_whole(groups))
+    await _acknowledged(await publisher.send_whole(groups))
     # Only now, with the events acknowledged, may the ledger say they were published. A
     # study's entries go to its study's partition (a key's partition never changes, which is
     # all compaction needs), whole, in one batch: one hash per study, not one per cell.
@@ -192,7 +195,18 @@ async def _publish_round(
                 for e in events
             ]
         )
-    await delivered(await publisher.send_whole(entries))
+    await _acknowledged(await publisher.send_whole(entries))
+
+
+async def _acknowledged(batches: list[SentBatch]) -> None:
+    """Wait for the broker to acknowledge every batch, or fail the import (a TimeoutError,
+    an OSError): what is not acknowledged is not recorded, so a rerun sends it again."""
+    try:
+        await asyncio.wait_for(delivered(batches), ACK_TIMEOUT_SECONDS)
+    except TimeoutError:
+        raise TimeoutError(
+            f"no acknowledgement from the broker in {ACK_TIMEOUT_SECONDS:.0f} s"
+        ) from None
 
 
 async def _stop(publisher: Publisher) -> None:
