@@ -131,7 +131,7 @@ secure-test: setup ## tests on a fresh secured broker: sponsor isolation, ACLs, 
 FAULTS_PORT_BASE ?= 19300
 FAULTS_CLUSTER := bash deploy/kafka/cluster.sh
 .PHONY: faults
-faults: setup ## fault suite: broker restart, a killed node of 3, workers joining and leaving (~5 min)
+faults: setup ## fault suite: broker restart, a killed node of 3, workers joining and leaving, an import cut off (~6.5 min)
 	status=0; FAULTS_PORT_BASE=$(FAULTS_PORT_BASE) $(PY) -m pytest tests/faults -q -s -m faults \
 	  -p no:cacheprovider --basetemp=$(CURDIR)/.data/faults-tmp || status=$$?; \
 	  CLUSTER_PORT_BASE=$(FAULTS_PORT_BASE) CLUSTER_DATA_DIR=$(CURDIR)/.data/kafka-cluster-faults-$(FAULTS_PORT_BASE) \
