@@ -20,7 +20,7 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 .PHONY: help setup run lint typecheck unit integration ops-tools ops-check report-tools sample-report test bench kafka-up kafka-down clean
 
 help: ## list the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 setup: $(STAMP) ## create .venv and install setupmon with pinned dependencies
 
@@ -115,7 +115,7 @@ SECURE_TEST_ENV = SETUPMON_SECURE_KAFKA_DIR=$(SECURE_KAFKA_DATA) SETUPMON_SECURE
 .PHONY: secure-test
 test: secure-test
 
-secure-test: setup ## tests on a fresh secured broker: sponsor isolation, ACLs, worker and notifier over SASL_SSL
+secure-test: setup ## tests on a fresh secured broker: sponsor isolation, ACLs, worker, notifier and importer over SASL_SSL
 	$(SECURE_KAFKA_ENV) $(KAFKA) down
 	rm -rf $(SECURE_KAFKA_DATA)
 	$(SECURE_KAFKA_ENV) $(KAFKA) up
