@@ -23,13 +23,13 @@ import asyncio
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from broker.client import KafkaUnavailable, client_options, ensure_topics, partition_count
 from broker.messages import Outgoing
 from broker.partitions import partition_for
 from broker.publisher import MAX_BATCH_BYTES, Publisher, SentBatch, delivered
+from broker.topic_reader import TopicMissing, read_to_end
 from broker.topics import TopicNames
 from core.errors import SetupmonError
 from core.settings import Settings
@@ -39,7 +39,6 @@ from importer.plan import ImportPlan, LedgerEntry, PlannedEvent
 # entries: large enough to keep every partition busy, small enough that an interrupted
 # import has little published but not yet recorded.
 ROUND_BYTES = 8 * MAX_BATCH_BYTES
-LEDGER_STALL_SECONDS = 30.0
 # The idempotent producer retries a batch until the broker takes it, however long the broker
 # is gone; the import gives up on a round after this long (the client's request timeout).
 ACK_TIMEOUT_SECONDS = 40.0
@@ -62,48 +61,15 @@ class Published:
 async def read_ledger(settings: Settings) -> dict[str, LedgerEntry]:
     """Every entry of the ledger topic (empty when the topic does not exist yet)."""
     topic = TopicNames.from_settings(settings).imports
+    ledger: dict[str, LedgerEntry] = {}
     try:
-        partitions = await partition_count(settings, topic)
+        await read_to_end(settings, topic, lambda key, value: _apply(ledger, topic, key, value))
+    except TopicMissing:
+        return {}
     except KafkaUnavailable as exc:
         raise KafkaUnavailable(
             f"cannot read the import ledger at {settings.bootstrap_servers}: {exc}"
         ) from exc
-    if partitions == 0:
-        return {}
-    consumer = AIOKafkaConsumer(**client_options(settings), enable_auto_commit=False, group_id=None)
-    try:
-        await consumer.start()
-    except KafkaError as exc:
-        raise KafkaUnavailable(
-            f"cannot reach Kafka at {settings.bootstrap_servers}: {exc}"
-        ) from exc
-    ledger: dict[str, LedgerEntry] = {}
-    try:
-        assigned = [TopicPartition(topic, p) for p in range(partitions)]
-        consumer.assign(assigned)
-        await consumer.seek_to_beginning(*assigned)
-        end = await consumer.end_offsets(assigned)
-        remaining = {tp for tp in assigned if end[tp] > 0}
-        loop = asyncio.get_running_loop()
-        last_progress = loop.time()
-        while remaining:
-            batches = await consumer.getmany(*remaining, timeout_ms=500)
-            for records in batches.values():
-                for record in records:
-                    _apply(ledger, topic, record.key, record.value)
-            if batches:
-                last_progress = loop.time()
-            elif loop.time() - last_progress > LEDGER_STALL_SECONDS:
-                raise KafkaUnavailable(
-                    f"reading {topic} made no progress for {LEDGER_STALL_SECONDS:.0f} s"
-                )
-            for tp in list(remaining):
-                if await consumer.position(tp) >= end[tp]:
-                    remaining.discard(tp)
-    except KafkaError as exc:
-        raise KafkaUnavailable(f"cannot read the import ledger {topic}: {exc}") from exc
-    finally:
-        await consumer.stop()
     return ledger
 
 

@@ -10,17 +10,13 @@ and sponsor per study) and `sites` topics, and `milestones` for how late entries
 from __future__ import annotations
 
 import sys
-import time
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TextIO
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.errors import KafkaError
-
-from broker.client import KafkaUnavailable, client_options, partition_count
+from broker.client import KafkaUnavailable
+from broker.topic_reader import TopicMissing, read_to_end
 from broker.topic_view import TopicView
 from broker.topics import TopicNames
 from core.errors import InputError, SetupmonError
@@ -32,9 +28,6 @@ from reports.figures import clock_on
 from reports.inputs import ClockRow, EntryDelay, ReportInput, SiteInfo
 from setupmon.sites import read_sites
 from studies.state import EventOutcome, StudyState
-
-PROGRESS_SECONDS = 2.0  # how often a long read says how far it got
-IDLE_FETCHES = 10  # empty fetches of ~1 s before a partition counts as read to its end
 
 
 def sites_from_file(path: Path) -> dict[str, SiteInfo]:
@@ -143,48 +136,6 @@ def taken_back(data: ReportInput, day: date) -> ReportInput:
 # -- the broker ---------------------------------------------------------------------------
 
 
-RecordHandler = Callable[[bytes | None, bytes | None], None]
-
-
-async def read_to_end(
-    settings: Settings, topic: str, handle: RecordHandler, progress: TextIO | None = None
-) -> int:
-    """Every record of `topic` up to its end offsets as they were when reading started, in
-    partition order; returns how many. A topic that does not exist is an error."""
-    partitions = await partition_count(settings, topic)
-    if partitions == 0:
-        raise SetupmonError(
-            f"topic {topic} does not exist on {settings.bootstrap_servers}: "
-            "is the prefix right and has a worker run? (or report from a file with --events)"
-        )
-    consumer = AIOKafkaConsumer(**client_options(settings), enable_auto_commit=False, group_id=None)
-    await consumer.start()
-    try:
-        assigned = [TopicPartition(topic, p) for p in range(partitions)]
-        consumer.assign(assigned)
-        await consumer.seek_to_beginning(*assigned)
-        starts = await consumer.beginning_offsets(assigned)
-        ends = await consumer.end_offsets(assigned)
-        total = sum(ends[tp] - starts[tp] for tp in assigned)  # an upper bound when compacted
-        count = 0
-        last_said = time.monotonic()
-        for tp in assigned:
-            idle = 0  # fetches in a row that brought nothing: the end is only control records
-            while await consumer.position(tp) < ends[tp] and idle < IDLE_FETCHES:
-                batch = await consumer.getmany(tp, timeout_ms=1000)
-                idle = 0 if batch.get(tp) else idle + 1
-                for record in batch.get(tp, []):
-                    if record.offset < ends[tp]:
-                        handle(record.key, record.value)
-                        count += 1
-                if progress is not None and time.monotonic() - last_said >= PROGRESS_SECONDS:
-                    last_said = time.monotonic()
-                    print(f"reading {topic}: {count:,} of about {total:,} messages", file=progress)
-        return count
-    finally:
-        await consumer.stop()
-
-
 async def load_from_broker(
     settings: Settings, sites_file: Path | None = None, progress: TextIO | None = sys.stderr
 ) -> ReportInput:
@@ -203,7 +154,11 @@ async def load_from_broker(
         read = await read_to_end(
             settings, topics.milestones, lambda _key, value: replay.feed(value or b""), progress
         )
-    except (KafkaError, KafkaUnavailable) as exc:
+    except TopicMissing as exc:
+        raise SetupmonError(
+            f"{exc}: is the prefix right and has a worker run? (or report from a file with --events)"
+        ) from exc
+    except KafkaUnavailable as exc:
         raise SetupmonError(
             f"cannot read the topics from {settings.bootstrap_servers}: {exc} "
             "(is Kafka up and SETUPMON_BOOTSTRAP_SERVERS right? or report from a file: --events)"
